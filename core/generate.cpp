@@ -1,0 +1,62 @@
+// generate.cpp: the generation loop (generate.h).
+#include "core/generate.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+
+namespace gp {
+
+GenerateResult generate(Backend& be, const ModelConfig& cfg, const std::vector<int32_t>& prompt,
+                        const GenerateOptions& opt, const std::function<void(int32_t)>& on_token) {
+  using clock = std::chrono::steady_clock;
+  GP_CHECK(!prompt.empty(), "the prompt is empty: give at least one token");
+  GP_CHECK(opt.max_new_tokens >= 0, "--max-new-tokens must be >= 0, got ", opt.max_new_tokens);
+  for (int32_t id : prompt)
+    GP_CHECK(id >= 0 && id < cfg.vocab_size, "prompt token id ", id, " is outside the vocabulary (0..",
+             cfg.vocab_size - 1, ")");
+  const int64_t total = (int64_t)prompt.size() + opt.max_new_tokens;
+  GP_CHECK(total <= cfg.max_seq_len, "prompt (", prompt.size(), " tokens) + --max-new-tokens (",
+           opt.max_new_tokens, ") exceeds the model's context of ", cfg.max_seq_len, " tokens");
+
+  GenerateResult r;
+  r.prompt = prompt;
+  if (opt.max_new_tokens == 0) return r;
+  Sampler sampler(opt.sampler, cfg.vocab_size);
+  std::vector<float> logits(cfg.vocab_size);
+  std::vector<int32_t> history = prompt;
+  be.reset();
+
+  auto t0 = clock::now();
+  be.forward(prompt.data(), (int)prompt.size(), 0, logits.data(), false);
+  auto t1 = clock::now();
+  r.prefill_s = std::chrono::duration<double>(t1 - t0).count();
+  int pos = (int)prompt.size();
+  auto t_first = t1;
+  for (int step = 0; step < opt.max_new_tokens; step++) {
+    if (step > 0) {
+      const int32_t last = r.generated.back();
+      be.forward(&last, 1, pos, logits.data(), false);
+      pos++;
+    }
+    if (opt.keep_logits) r.logits.push_back(logits);
+    const int32_t id = sampler.sample(logits.data(), history);
+    r.generated.push_back(id);
+    history.push_back(id);
+    if (step == 0) {
+      t_first = clock::now();
+      r.ttft_s = std::chrono::duration<double>(t_first - t0).count();
+    }
+    if (on_token) on_token(id);
+    if (opt.stop_at_eos &&
+        std::find(cfg.eos_ids.begin(), cfg.eos_ids.end(), id) != cfg.eos_ids.end()) {
+      r.stopped_at_eos = true;
+      break;
+    }
+  }
+  r.decode_s = std::chrono::duration<double>(clock::now() - t_first).count();
+  return r;
+}
+
+}  // namespace gp

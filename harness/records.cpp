@@ -1,0 +1,92 @@
+// records.cpp: run records (records.h).
+#include "harness/records.h"
+
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+#include "core/error.h"
+#include "harness/verify.h"
+
+namespace gp {
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    GP_CHECK(out.good(), tmp, ": cannot create: ", std::strerror(errno));
+    out << text;
+    out.flush();
+    if (!out.good()) {
+      std::remove(tmp.c_str());
+      fail(tmp, ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    fail(path, ": cannot rename into place: ", why);
+  }
+}
+
+namespace {
+
+std::string run_cmd(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      auto c = line.find(':');
+      if (c != std::string::npos) return line.substr(c + 2);
+    }
+  return "unknown";
+}
+
+}  // namespace
+
+nlohmann::json environment_json() {
+  nlohmann::json e;
+  e["cpu"] = cpu_model();
+  e["cpu_threads"] = std::thread::hardware_concurrency();
+  struct utsname u;
+  if (::uname(&u) == 0) e["os"] = std::string(u.sysname) + " " + u.release + " " + u.machine;
+  e["compiler"] = __VERSION__;
+#ifdef GOLDPATH_BUILD_TYPE
+  e["build_type"] = GOLDPATH_BUILD_TYPE;
+#endif
+  const std::string commit = run_cmd("git -C '" + repo_root() + "' rev-parse HEAD 2>/dev/null");
+  e["commit"] = commit.empty() ? "unknown" : commit;
+  const std::string dirty = run_cmd("git -C '" + repo_root() + "' status --porcelain --untracked-files=no 2>/dev/null");
+  e["dirty"] = !dirty.empty();
+  return e;
+}
+
+std::string new_record_path(const std::string& kind) {
+  const std::string dir = repo_root() + "/reports/runs";
+  ::mkdir((repo_root() + "/reports").c_str(), 0755);
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail(dir, ": cannot create: ", std::strerror(errno));
+  char ts[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  return dir + "/" + ts + "-" + kind + "-" + std::to_string(::getpid()) + ".json";
+}
+
+}  // namespace gp

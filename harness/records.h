@@ -1,0 +1,16 @@
+// records.h: run records (JSON under reports/runs/) and the environment they
+// carry. Written atomically: a temporary file in the same folder, then rename.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace gp {
+
+// Writes text to path via path.tmp.<pid> and rename(); throws gp::Error.
+void write_file_atomic(const std::string& path, const std::string& text);
+// CPU model, cores, OS, compiler, build type, commit (when in a git checkout).
+nlohmann::json environment_json();
+// reports/runs/<UTC time>-<kind>.json under the repository root; the folder is created.
+std::string new_record_path(const std::string& kind);
+
+}  // namespace gp

@@ -1,0 +1,47 @@
+// verify.h: holding a backend to a golden file (golden/FORMAT.md). Used by
+// `goldpath verify` and by the tests, so both apply the same checks and the
+// same tolerances (core/tolerance.h).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/golden.h"
+#include "core/model.h"
+#include "core/ops.h"
+
+namespace gp {
+
+struct CheckResult {
+  std::string model;    // goldpath_model of the golden file
+  std::string check;    // "op rmsnorm/odd", "embedding", "layer 3", "final_norm", "logits", "greedy tokens"
+  std::string backend;
+  std::string worst;    // the tensor behind the numbers, e.g. "decode 2 layer 3 ffn_out"
+  double max_abs = 0;   // of the worst tensor
+  double nmse = 0;
+  double tol = 0;       // its bound
+  int compared = 0;     // tensors compared for this check
+  bool pass = true;
+  std::string detail;   // on failure: the story in a few lines
+};
+
+// Repository root (for golden/ and models/): $GOLDPATH_ROOT, else the source
+// folder this binary was built from.
+std::string repo_root();
+// "default" -> the SmolLM2 GGUF fetched by scripts/fetch_model.sh; a path
+// relative to the repository root (as golden files name their models) or to
+// the current folder -> that path. Throws gp::Error when it does not exist.
+std::string resolve_model(const std::string& arg);
+
+// Every op case under /ops against impl (op name -> function).
+std::vector<CheckResult> verify_ops(const GoldenFile& g, const std::string& backend_name,
+                                    const std::map<std::string, OpFn>& impl);
+// The model checks under /model: per-layer activations of the prefill and
+// the decode steps (teacher-forced on the golden ids), logits, greedy tokens.
+std::vector<CheckResult> verify_model(const GoldenFile& g, Backend& be, const Model& m);
+
+// Loads one golden op case (/ops/<op>/<case>) as operands and parameters.
+OpArgs load_op_case(const GoldenFile& g, const std::string& group);
+
+}  // namespace gp

@@ -1,0 +1,193 @@
+// cli_test.cpp: the goldpath command as a user meets it: bad input of every
+// kind gives a one-line error and a non-zero exit, never a signal; generate
+// reproduces the golden greedy ids.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/golden.h"
+#include "harness/verify.h"
+
+namespace fs = std::filesystem;
+
+namespace gp {
+namespace {
+
+struct Ran {
+  int exit_code = -1;
+  int signal = 0;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Ran run_goldpath(const std::vector<std::string>& args) {
+  static int seq = 0;
+  const std::string base = (fs::temp_directory_path() / ("gp_cli_" + std::to_string(::getpid()) + "_" + std::to_string(seq++))).string();
+  const std::string out = base + ".out", err = base + ".err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen(out.c_str(), "w", stdout);
+    std::freopen(err.c_str(), "w", stderr);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(GOLDPATH_EXE));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(GOLDPATH_EXE, argv.data());
+    ::_exit(127);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  Ran r;
+  if (WIFEXITED(st)) r.exit_code = WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) r.signal = WTERMSIG(st);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+// A clean failure: exit code != 0, no signal, exactly one line on stderr that
+// mentions `needle`.
+::testing::AssertionResult fails_cleanly(const Ran& r, const std::string& needle) {
+  if (r.signal) return ::testing::AssertionFailure() << "killed by signal " << r.signal << "; stderr: " << r.err;
+  if (r.exit_code == 0) return ::testing::AssertionFailure() << "exit 0; stdout: " << r.out;
+  size_t lines = 0;
+  for (char c : r.err) lines += c == '\n';
+  if (lines != 1) return ::testing::AssertionFailure() << lines << " lines on stderr:\n" << r.err;
+  if (r.err.find(needle) == std::string::npos)
+    return ::testing::AssertionFailure() << "stderr does not mention '" << needle << "': " << r.err;
+  return ::testing::AssertionSuccess() << r.err;
+}
+
+class Scratch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("gp_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& bytes) {
+    fs::path p = dir_ / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p.string();
+  }
+  fs::path dir_;
+};
+
+std::string default_model() { return std::string(GOLDPATH_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"; }
+
+TEST_F(Scratch, TruncatedGgufIsOneLineError) {
+  ASSERT_TRUE(fs::exists(default_model())) << "run scripts/fetch_model.sh";
+  std::ifstream in(default_model(), std::ios::binary);
+  std::string head(1 << 16, '\0');
+  in.read(head.data(), head.size());
+  for (size_t n : {size_t(0), size_t(3), size_t(4), size_t(8), size_t(16), size_t(24), size_t(100), size_t(4096), head.size()}) {
+    const std::string p = write("trunc" + std::to_string(n) + ".gguf", head.substr(0, n));
+    EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", p, "--prompt-ids", "1"}), p)) << "truncated at " << n;
+  }
+}
+
+TEST_F(Scratch, WrongMagicIsOneLineError) {
+  const std::string p = write("bad.gguf", std::string("GGUX") + std::string(60, '\0'));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", p, "--prompt-ids", "1"}), "bad.gguf"));
+}
+
+TEST_F(Scratch, BrokenHuggingFaceFolderIsOneLineError) {
+  // no files at all
+  fs::create_directories(dir_ / "empty");
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", (dir_ / "empty").string(), "--prompt-ids", "1"}), "empty"));
+  // config.json that is not JSON
+  write("badjson/config.json", "{\"model_type\": \"llama\", ");
+  write("badjson/model.safetensors", std::string(8, '\0'));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", (dir_ / "badjson").string(), "--prompt-ids", "1"}), "config.json"));
+  // a valid config with a safetensors header length past the end of the file
+  const std::string tiny = std::string(GOLDPATH_SOURCE_DIR) + "/golden/models/tiny-llama";
+  ASSERT_TRUE(fs::exists(tiny + "/config.json"));
+  write("badst/config.json", slurp(tiny + "/config.json"));
+  write("badst/model.safetensors", std::string("\xff\xff\xff\x00\x00\x00\x00\x00", 8) + "{}");
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", (dir_ / "badst").string(), "--prompt-ids", "1"}), "model.safetensors"));
+  // a real safetensors file cut short
+  const std::string st = slurp(tiny + "/model.safetensors");
+  write("cut/config.json", slurp(tiny + "/config.json"));
+  write("cut/model.safetensors", st.substr(0, st.size() / 2));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", (dir_ / "cut").string(), "--prompt-ids", "1"}), "model.safetensors"));
+}
+
+TEST_F(Scratch, CorruptGoldenFileIsOneLineError) {
+  const std::string g = std::string(GOLDPATH_SOURCE_DIR) + "/golden/tiny_llama.h5";
+  ASSERT_TRUE(fs::exists(g));
+  const std::string bytes = slurp(g);
+  for (size_t n : {size_t(0), size_t(8), size_t(512), bytes.size() / 2, bytes.size() - 1}) {
+    const std::string p = write("cut" + std::to_string(n) + ".h5", bytes.substr(0, n));
+    EXPECT_TRUE(fails_cleanly(run_goldpath({"verify", "--golden", p}), p)) << "truncated at " << n;
+  }
+  std::string flipped = bytes;
+  for (size_t i = bytes.size() / 3; i < bytes.size() / 3 + 64; i++) flipped[i] ^= 0x5a;
+  const std::string p = write("flipped.h5", flipped);
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"verify", "--golden", p}), "flipped.h5"));
+}
+
+TEST(Cli, BadArgumentsAreOneLineErrors) {
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "default", "--prompt-ids", "1,x"}), "prompt-ids"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "default", "--prompt-ids", "1", "--top-p", "2"}), "top-p"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "default", "--prompt-ids", "1", "--temperature", "-1"}), "temperature"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "default", "--prompt-ids", "999999"}), "999999"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "/no/such/model", "--prompt-ids", "1"}), "/no/such/model"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "default", "--prompt-ids", "1", "--backend", "tpu"}), "tpu"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "default", "--prompt-ids", "1", "--max-new-tokens", "100000"}), "context"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"frobnicate"}), "subcommand"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"verify", "--model", "/no/such"}), "/no/such"));
+}
+
+std::vector<int32_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
+
+// generate --format json on a model's golden prompt gives its golden ids
+void expect_reproduces_golden(const std::string& golden) {
+  GoldenFile g(golden);
+  const auto prompt = g.read_i32("/model/prompt_ids").data;
+  const auto want = g.read_i32("/model/generated_ids").data;
+  std::string ids;
+  for (size_t i = 0; i < prompt.size(); i++) ids += (i ? "," : "") + std::to_string(prompt[i]);
+  const Ran r = run_goldpath({"generate", "--model", g.attr_string("/", "goldpath_model"), "--prompt-ids", ids,
+                              "--max-new-tokens", std::to_string(g.attr_int("/model", "max_new_tokens")), "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(ids_of(j["prompt_tokens"]), prompt);
+  EXPECT_EQ(ids_of(j["generated_tokens"]), want) << golden;
+  EXPECT_TRUE(j["timings"].contains("prefill_s"));
+  EXPECT_TRUE(j["timings"].contains("decode_tokens_per_s"));
+}
+
+TEST(Cli, GenerateReproducesGoldenTinyLlama) { expect_reproduces_golden(std::string(GOLDPATH_SOURCE_DIR) + "/golden/tiny_llama.h5"); }
+TEST(Cli, GenerateReproducesGoldenTinyPhi3) { expect_reproduces_golden(std::string(GOLDPATH_SOURCE_DIR) + "/golden/tiny_phi3.h5"); }
+TEST(Cli, GenerateReproducesGoldenDefaultModel) { expect_reproduces_golden(std::string(GOLDPATH_SOURCE_DIR) + "/golden/smollm2_135m.h5"); }
+
+TEST(Cli, SampledGenerationIsDeterministicPerSeed) {
+  auto gen = [](const std::string& seed) {
+    Ran r = run_goldpath({"generate", "--model", "golden/models/tiny-llama", "--prompt-ids", "5,6,7", "--max-new-tokens", "12",
+                          "--temperature", "0.9", "--top-k", "40", "--top-p", "0.95", "--seed", seed, "--ignore-eos"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(gen("17"), gen("17"));
+  EXPECT_NE(gen("17"), gen("18"));
+}
+
+}  // namespace
+}  // namespace gp

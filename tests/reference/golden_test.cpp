@@ -1,0 +1,103 @@
+// golden_test.cpp: layer 1 of verification: the reference against every golden
+// file of golden/MANIFEST.sha256 (per-op vectors, per-layer activations of the
+// prefill and decode steps, logits, greedy tokens), with the checks and
+// tolerances `goldpath verify` uses (harness/verify.h, core/tolerance.h).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+
+#include "core/error.h"
+#include "core/golden.h"
+#include "harness/verify.h"
+#include "reference/model.h"
+#include "reference/registry.h"
+
+namespace gp {
+namespace {
+
+std::string golden_dir() { return std::string(GOLDPATH_SOURCE_DIR) + "/golden"; }
+
+std::vector<std::string> golden_files() {
+  try {
+    return manifest_golden_files(golden_dir());
+  } catch (const Error&) {
+    return {};
+  }
+}
+
+// The model checks of one file, computed once and shared by the tests.
+const std::vector<CheckResult>& model_results(const std::string& file) {
+  static std::map<std::string, std::vector<CheckResult>> cache;
+  auto it = cache.find(file);
+  if (it != cache.end()) return it->second;
+  GoldenFile g(file);
+  auto model = load_model(resolve_model(g.attr_string("/", "goldpath_model")));
+  ref::ReferenceBackend be(*model);
+  return cache[file] = verify_model(g, be, *model);
+}
+
+::testing::AssertionResult all_pass(const std::vector<CheckResult>& rs, const std::string& prefix) {
+  int n = 0;
+  std::string story;
+  for (const auto& r : rs) {
+    if (r.check.rfind(prefix, 0) != 0) continue;
+    n++;
+    if (!r.pass) story += "\n" + r.model + " [" + r.backend + "] " + r.check + ": " + r.detail;
+  }
+  if (n == 0) return ::testing::AssertionFailure() << "no check named " << prefix << "*";
+  if (!story.empty()) return ::testing::AssertionFailure() << story;
+  return ::testing::AssertionSuccess() << n << " checks pass";
+}
+
+class ReferenceVsGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReferenceVsGolden, ManifestMatches) { EXPECT_NO_THROW(check_manifest(GetParam())); }
+
+TEST_P(ReferenceVsGolden, Ops) {
+  GoldenFile g(GetParam());
+  if (!g.exists("/ops")) GTEST_SKIP() << GetParam() << " has no per-op vectors";
+  EXPECT_TRUE(all_pass(verify_ops(g, "reference", ref::reference_ops()), "op "));
+}
+
+TEST_P(ReferenceVsGolden, Embedding) { EXPECT_TRUE(all_pass(model_results(GetParam()), "embedding")); }
+TEST_P(ReferenceVsGolden, Layers) { EXPECT_TRUE(all_pass(model_results(GetParam()), "layer ")); }
+TEST_P(ReferenceVsGolden, FinalNorm) { EXPECT_TRUE(all_pass(model_results(GetParam()), "final_norm")); }
+TEST_P(ReferenceVsGolden, Logits) { EXPECT_TRUE(all_pass(model_results(GetParam()), "logits")); }
+TEST_P(ReferenceVsGolden, GreedyTokens) { EXPECT_TRUE(all_pass(model_results(GetParam()), "greedy tokens")); }
+
+std::string file_param_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string s = info.param.substr(info.param.find_last_of('/') + 1);
+  s = s.substr(0, s.find('.'));
+  std::string out;
+  bool up = true;
+  for (char c : s) {
+    if (!std::isalnum((unsigned char)c)) {
+      up = true;
+      continue;
+    }
+    out += up ? (char)std::toupper((unsigned char)c) : c;
+    up = false;
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(GoldenFiles, ReferenceVsGolden, ::testing::ValuesIn(golden_files()),
+                         file_param_name);
+
+TEST(ReferenceVsGoldenSet, EveryManifestEntryMatches) {
+  // golden files and the tiny models' config.json / safetensors alike
+  const auto problems = manifest_problems(golden_dir());
+  for (const auto& p : problems) ADD_FAILURE() << p << " (regenerate with " << kGoldenRegenerate << ")";
+}
+
+TEST(ReferenceVsGoldenSet, ManifestListsTheThreeModels) {
+  // the goldens this project promises: two tiny models and the default model
+  std::vector<std::string> models;
+  for (const auto& f : golden_files()) models.push_back(GoldenFile(f).attr_string("/", "goldpath_model"));
+  std::sort(models.begin(), models.end());
+  EXPECT_EQ(models, (std::vector<std::string>{"default", "golden/models/tiny-llama", "golden/models/tiny-phi3"}));
+}
+
+}  // namespace
+}  // namespace gp
