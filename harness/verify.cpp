@@ -247,7 +247,17 @@ std::vector<CheckResult> verify_model(const GoldenFile& g, Backend& be, const Mo
       GP_CHECK(l >= 0 && l < cfg.n_layers && std::to_string(l) == ls, g.path(), ": ", base,
                "/layers/", ls, " is not a layer of this model");
       CheckResult& r = check("layer " + ls);
-      for (const std::string& point : g.children(base + "/layers/" + ls)) {
+      // in the order the forward computes them, so the first failure is the earliest
+      std::vector<std::string> points = g.children(base + "/layers/" + ls);
+      auto rank = [](const std::string& p) {
+        static const char* order[] = {"attn_norm", "q", "k", "v", "attn_out", "ffn_norm", "ffn_out", "out"};
+        for (int i = 0; i < 8; i++)
+          if (p == order[i]) return i;
+        return 8;
+      };
+      std::stable_sort(points.begin(), points.end(),
+                       [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+      for (const std::string& point : points) {
         const std::string ds = base + "/layers/" + ls + "/" + point;
         const auto want = g.read_f32(ds);
         auto it = cap.acts.find({l, point});

@@ -308,6 +308,32 @@ TEST_F(GgufCase, ShapeInconsistentWithConfig) {
   EXPECT_TRUE(rejects_model(h.build(), "expected [64, 64]"));
 }
 
+// random bytes of the header and tensor table overwritten (fixed seed): each
+// file either loads or fails cleanly; run under GOLDPATH_SANITIZE for reads
+TEST_F(GgufCase, RandomCorruptionLoadsOrFailsCleanly) {
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {  // splitmix64
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  int loaded = 0;
+  for (int it = 0; it < 500; ++it) {
+    Bytes b = good;
+    int n = 1 + (int)(next() % 4);
+    for (int k = 0; k < n; ++k) b[next() % g.layout.data_start] = (uint8_t)next();
+    std::string p = write(b);
+    try {
+      load_model(p);
+      ++loaded;
+    } catch (const Error&) {
+      ASSERT_TRUE(fails_cleanly([&] { load_model(p); }, "bad.gguf")) << "iteration " << it;
+    }
+  }
+  EXPECT_LT(loaded, 500);
+}
+
 // ---------------------------------------------------------------------------
 // safetensors
 

@@ -2,14 +2,20 @@
 // Hugging Face directories and as GGUF files from the same weights (so the
 // GGUF q/k un-permutation and the fused-weight split are checked row by row),
 // on the golden tiny models when present, and on the default SmolLM2 GGUF.
+// Against the golden files, the loaded weights reproduce transformers'
+// embedding, q/k/v projections and MLP output from the stored activations.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <functional>
 
+#include <cmath>
+
 #include "core/error.h"
 #include "core/gguf.h"
+#include "core/golden.h"
 #include "core/model.h"
+#include "core/tolerance.h"
 #include "tests/core/test_files.h"
 
 namespace gp {
@@ -481,6 +487,90 @@ TEST(Model, GoldenTinyModels) {
   }
   if (!found) GTEST_SKIP() << "golden/models/tiny-* not present yet";
 }
+
+// ---------------------------------------------------------------------------
+// loaded weights against the oracle's activations
+
+// t: (rows, cols) -> (rows * cols) float32
+std::vector<float> dequantize(const TensorView& t) {
+  std::vector<float> out((size_t)(t.rows() * t.cols()));
+  for (int64_t r = 0; r < t.rows(); ++r) dequantize_row(t.dtype, t.row(r), &out[(size_t)(r * t.cols())], t.cols());
+  return out;
+}
+
+// x: (T, K), w: (N, K) -> (T, N), double accumulation
+std::vector<double> linear(const std::vector<double>& x, int64_t T, const TensorView& w) {
+  const std::vector<float> wf = dequantize(w);
+  const int64_t N = w.rows(), K = w.cols();
+  std::vector<double> y((size_t)(T * N));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k) acc += x[(size_t)(t * K + k)] * wf[(size_t)(n * K + k)];
+      y[(size_t)(t * N + n)] = acc;
+    }
+  return y;
+}
+
+::testing::AssertionResult matches_golden(const GoldenFile& g, const std::string& ds, const std::vector<double>& got) {
+  Array<float> want = g.read_f32(ds);
+  if ((size_t)want.numel() != got.size())
+    return ::testing::AssertionFailure() << ds << ": " << got.size() << " values, golden has " << want.numel();
+  double max_want = 0, max_err = 0;
+  int64_t worst = 0;
+  for (int64_t k = 0; k < want.numel(); ++k) {
+    max_want = std::max(max_want, (double)std::fabs(want.data[(size_t)k]));
+    double e = std::fabs(got[(size_t)k] - want.data[(size_t)k]);
+    if (e > max_err) max_err = e, worst = k;
+  }
+  double bound = kReferenceVsGolden.bound(g.attr_double(ds, "lowp_max_abs"), max_want);
+  if (max_err > bound)
+    return ::testing::AssertionFailure() << ds << ": max abs error " << max_err << " at flat index " << worst
+                                         << " (got " << got[(size_t)worst] << ", want " << want.data[(size_t)worst]
+                                         << ") exceeds " << bound << " (" << kReferenceVsGolden.reason << ")";
+  return ::testing::AssertionSuccess();
+}
+
+std::vector<double> to_double(const Array<float>& a) { return std::vector<double>(a.data.begin(), a.data.end()); }
+
+void check_against_golden(const std::string& h5) {
+  if (!exists(h5)) GTEST_SKIP() << h5 << " not present";
+  GoldenFile g(h5);
+  std::string model = g.attr_string("/", "goldpath_model");
+  std::string path = model == "default" ? kSmolLM2 : std::string(GOLDPATH_SOURCE_DIR) + "/" + model;
+  if (!exists(path)) GTEST_SKIP() << path << " not present";
+  auto m = load_model(path);
+  const ModelConfig& c = m->cfg;
+
+  // embedding rows of the prompt
+  Array<int32_t> ids = g.read_i32("/model/prompt_ids");
+  const int64_t T = ids.numel();
+  std::vector<double> emb;
+  std::vector<float> row((size_t)c.dim);
+  for (int32_t id : ids.data) {
+    dequantize_row(m->tok_embd.dtype, m->tok_embd.row(id), row.data(), c.dim);
+    emb.insert(emb.end(), row.begin(), row.end());
+  }
+  EXPECT_TRUE(matches_golden(g, "/model/prefill/embedding", emb));
+
+  for (int64_t i : g.attr_ints("/model/prefill/layers", "layers")) {
+    const LayerWeights& l = m->layers[(size_t)i];
+    std::string p = "/model/prefill/layers/" + std::to_string(i) + "/";
+    std::vector<double> x = to_double(g.read_f32(p + "attn_norm"));
+    EXPECT_TRUE(matches_golden(g, p + "q", linear(x, T, l.wq)));
+    EXPECT_TRUE(matches_golden(g, p + "k", linear(x, T, l.wk)));
+    EXPECT_TRUE(matches_golden(g, p + "v", linear(x, T, l.wv)));
+    x = to_double(g.read_f32(p + "ffn_norm"));
+    std::vector<double> gate = linear(x, T, l.w_gate), up = linear(x, T, l.w_up);
+    for (size_t k = 0; k < gate.size(); ++k) gate[k] = gate[k] / (1.0 + std::exp(-gate[k])) * up[k];
+    EXPECT_TRUE(matches_golden(g, p + "ffn_out", linear(gate, T, l.w_down)));
+  }
+}
+
+TEST(ModelVsGolden, TinyLlama) { check_against_golden(std::string(GOLDPATH_SOURCE_DIR) + "/golden/tiny_llama.h5"); }
+TEST(ModelVsGolden, TinyPhi3) { check_against_golden(std::string(GOLDPATH_SOURCE_DIR) + "/golden/tiny_phi3.h5"); }
+// the GGUF q/k un-permutation against transformers' own GGUF loader
+TEST(ModelVsGolden, SmolLM2) { check_against_golden(std::string(GOLDPATH_SOURCE_DIR) + "/golden/smollm2_135m.h5"); }
 
 }  // namespace
 }  // namespace gp
