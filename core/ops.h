@@ -52,7 +52,9 @@ struct OpSpec {
   std::function<void(const OpShape&, uint64_t seed, OpArgs&)> make_inputs;
   std::function<double(const OpShape&)> bytes;  // bytes an implementation must move
   std::function<double(const OpShape&)> flops;  // floating-point operations
-  Tolerance reference_vs_golden = kReferenceVsGolden;
+  // tolerance by the activation storage type of the implementation under test
+  std::map<DType, Tolerance> tolerance = {{DType::F32, kReferenceVsGolden},
+                                          {DType::F16, kHalfStorageVsReference}};
 };
 
 const std::vector<OpSpec>& op_registry();

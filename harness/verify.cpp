@@ -185,7 +185,9 @@ std::vector<CheckResult> verify_ops(const GoldenFile& g, const std::string& back
         r.pass = false;
         r.detail = str(op, "/", cs, ": output has ", got.numel(), " values in another shape than the golden's");
       } else {
-        fold(r, compare_to(g, group + "/out", op + "/" + cs, got.f.data(), want, kReferenceVsGolden));
+        const OpSpec* spec = find_op(op);
+        const Tolerance& tol = spec ? spec->tolerance.at(DType::F32) : kReferenceVsGolden;
+        fold(r, compare_to(g, group + "/out", op + "/" + cs, got.f.data(), want, tol));
       }
       out.push_back(r);
     }
