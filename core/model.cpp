@@ -10,9 +10,8 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -198,7 +197,10 @@ ModelConfig parse_hf_config(const json& j, const std::string& file) {
   cfg.rms_eps = c.number("rms_norm_eps");
   cfg.tied_embeddings = c.boolean_or("tie_word_embeddings", false);
   // transformers' Llama ignores sliding_window; Phi-3 uses it
-  cfg.sliding_window = cfg.arch == Arch::Phi3 ? c.positive_or("sliding_window", 0) : 0;
+  if (cfg.arch == Arch::Phi3 && c.present("sliding_window")) {
+    cfg.sliding_window = c.to_int("sliding_window", j.at("sliding_window"));
+    if (cfg.sliding_window < 0) fail(file, ": key 'sliding_window' must be >= 0, got ", cfg.sliding_window);
+  }
   cfg.bos_id = c.present("bos_token_id") ? c.to_int("bos_token_id", j.at("bos_token_id")) : -1;
   if (c.present("eos_token_id")) {
     const json& e = j.at("eos_token_id");

@@ -8,11 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/quote.h"
@@ -148,13 +145,11 @@ std::map<std::string, SafetensorsTensor> load_safetensors_dir(const std::string&
     return load_safetensors_file(single_path);
   }
 
-  std::ifstream in(index_path, std::ios::binary);
-  if (!in) fail(index_path, ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  MappedFile index_file(index_path);
+  const char* ib = reinterpret_cast<const char*>(index_file.data());
   json index;
   try {
-    index = json::parse(ss.str());
+    index = json::parse(ib, ib + index_file.size());
   } catch (const json::exception& e) {
     fail(index_path, ": bad JSON: ", one_line(e.what()));
   }

@@ -40,6 +40,10 @@ std::vector<CheckResult> verify_ops(const GoldenFile& g, const std::string& back
 // The model checks under /model: per-layer activations of the prefill and
 // the decode steps (teacher-forced on the golden ids), logits, greedy tokens.
 std::vector<CheckResult> verify_model(const GoldenFile& g, Backend& be, const Model& m);
+// Its two halves: activations and logits (teacher-forced) ...
+std::vector<CheckResult> verify_forward(const GoldenFile& g, Backend& be, const Model& m);
+// ... and free-running greedy generation, which must give the golden ids exactly.
+CheckResult verify_greedy(const GoldenFile& g, Backend& be, const Model& m);
 
 // Loads one golden op case (/ops/<op>/<case>) as operands and parameters.
 OpArgs load_op_case(const GoldenFile& g, const std::string& group);

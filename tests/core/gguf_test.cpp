@@ -1,12 +1,17 @@
 // gguf_test.cpp: the GGUF reader on files written here (every metadata type,
-// alignment, v2, data pointers) and on the default SmolLM2 GGUF when fetched.
+// alignment, v2, data pointers) and on the default SmolLM2 GGUF when fetched;
+// and the MappedFile it reads through.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
+#include <limits>
 #include <set>
 
 #include "core/error.h"
 #include "core/gguf.h"
+#include "core/mapped_file.h"
 #include "tests/core/test_files.h"
 
 namespace gp {
@@ -193,6 +198,51 @@ TEST(Gguf, EmptyFileIsAnError) {
   EXPECT_THROW(GgufFile(dir / "empty.gguf"), Error);
   EXPECT_THROW(GgufFile(dir / "missing.gguf"), Error);
   EXPECT_THROW(GgufFile(dir.path()), Error);  // a directory
+}
+
+// ---------------------------------------------------------------------------
+// MappedFile
+
+TEST(MappedFile, MapsAndChecksBounds) {
+  TempDir dir;
+  write_file(dir / "ten", std::string("0123456789"));
+  MappedFile f(dir / "ten");
+  EXPECT_EQ(f.path(), dir / "ten");
+  ASSERT_EQ(f.size(), 10);
+  EXPECT_EQ(f.data()[9], '9');
+  EXPECT_TRUE(f.contains(0, 10));
+  EXPECT_TRUE(f.contains(10, 0));
+  EXPECT_TRUE(f.contains(3, 7));
+  EXPECT_FALSE(f.contains(3, 8));
+  EXPECT_FALSE(f.contains(11, 0));
+  EXPECT_FALSE(f.contains(-1, 1));
+  EXPECT_FALSE(f.contains(1, -1));
+  EXPECT_FALSE(f.contains(5, std::numeric_limits<int64_t>::max()));
+  EXPECT_FALSE(f.contains(std::numeric_limits<int64_t>::max(), 1));
+}
+
+TEST(MappedFile, EmptyFileMapsNothing) {
+  TempDir dir;
+  write_file(dir / "empty", std::string());
+  MappedFile f(dir / "empty");
+  EXPECT_EQ(f.size(), 0);
+  EXPECT_EQ(f.data(), nullptr);
+  EXPECT_TRUE(f.contains(0, 0));
+  EXPECT_FALSE(f.contains(0, 1));
+}
+
+TEST(MappedFile, ErrorsNamePathAndReason) {
+  TempDir dir;
+  for (const auto& [path, reason] : {std::pair<std::string, std::string>{dir / "missing", "No such file"},
+                                     {dir.path(), "Is a directory"}}) {
+    try {
+      MappedFile f(path);
+      ADD_FAILURE() << "no error for " << path;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), path + ": " + std::strerror(reason[0] == 'N' ? ENOENT : EISDIR));
+      EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
