@@ -26,19 +26,6 @@ using namespace gptest;
 const std::string kSmolLM2 = std::string(GOLDPATH_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
 const std::string kGoldenModels = std::string(GOLDPATH_SOURCE_DIR) + "/golden/models/";
 
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // rows of t (dequantized) equal rows [row0, row0 + t.rows()) of m, bit for bit
 ::testing::AssertionResult rows_equal(const TensorView& t, const Mat& m, int64_t row0 = 0) {

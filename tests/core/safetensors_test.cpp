@@ -14,19 +14,6 @@ namespace {
 
 using namespace gptest;
 
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(Safetensors, ReadsDtypesShapesAndData) {
   TempDir dir;

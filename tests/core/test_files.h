@@ -17,9 +17,29 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
+#include <functional>
+
+#include "core/error.h"
 #include "core/quant.h"
 
 namespace gptest {
+
+inline bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// what() of the gp::Error fn throws, or "(no error)"
+inline std::string message_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const gp::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 using Bytes = std::vector<uint8_t>;
 
