@@ -4,6 +4,7 @@
 //   goldpath run       the main job: the default model, golden prompt, every
 //                      backend side by side, one table and a JSON run record
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -196,6 +197,7 @@ struct RunArgs {
   std::string model = "default", backend = "all";
   std::vector<int32_t> prompt_ids;
   int max_new_tokens = 64;
+  bool max_new_tokens_given = false;  // else the golden's own count
 };
 
 int cmd_run(const RunArgs& a) {
@@ -205,6 +207,7 @@ int cmd_run(const RunArgs& a) {
   std::vector<int32_t> prompt = a.prompt_ids;
   std::vector<int32_t> want;
   std::string golden_text;
+  int golden_max_new = 0;
   if (!gpath.empty()) {
     check_manifest(gpath);
     g = std::make_unique<GoldenFile>(gpath);
@@ -213,16 +216,27 @@ int cmd_run(const RunArgs& a) {
     if (prompt == gp) {
       want = g->read_i32("/model/generated_ids").data;
       if (g->has_attr("/model", "text")) golden_text = g->attr_string("/model", "text");
+      if (g->has_attr("/model", "max_new_tokens")) golden_max_new = (int)g->attr_int("/model", "max_new_tokens");
     }
   }
+  int max_new = a.max_new_tokens;
+  if (!want.empty() && !a.max_new_tokens_given) max_new = golden_max_new;
+  // a shorter run is held to the golden's first tokens; a longer one only to the golden's
+  bool golden_stopped_short = !want.empty() && (int)want.size() < golden_max_new;  // it met EOS
+  if (!want.empty() && max_new < (int)want.size()) want.resize(max_new), golden_stopped_short = false;
   GP_CHECK(!prompt.empty(), "--model ", a.model, " has no golden prompt: give --prompt-ids");
   const bool vs_golden = !want.empty();
   auto model = load_model(mpath);
-  const auto backends = select_backends(a.backend);
+  auto backends = select_backends(a.backend);
+  // without a golden the reference is the baseline, so it always runs first
+  if (!vs_golden) {
+    backends.erase(std::remove(backends.begin(), backends.end(), "reference"), backends.end());
+    backends.insert(backends.begin(), "reference");
+  }
   const int64_t V = model->cfg.vocab_size;
 
   std::printf("goldpath run: %s, %zu prompt tokens, greedy, up to %d new tokens, backends: ", a.model.c_str(),
-              prompt.size(), a.max_new_tokens);
+              prompt.size(), max_new);
   for (size_t i = 0; i < backends.size(); i++) std::printf("%s%s", i ? ", " : "", backends[i].c_str());
   for (const auto& [b, why] : unavailable_backends()) std::printf(" (%s: %s)", b.c_str(), why.c_str());
   std::printf("\n");
@@ -258,7 +272,7 @@ int cmd_run(const RunArgs& a) {
   };
 
   GenerateOptions opt;
-  opt.max_new_tokens = a.max_new_tokens;
+  opt.max_new_tokens = max_new;
   opt.keep_logits = true;
   json record;
   record["kind"] = "run";
@@ -278,10 +292,13 @@ int cmd_run(const RunArgs& a) {
     auto be = make_backend(b, *model);
     std::fprintf(stderr, "%s: generating ...\n", b.c_str());
     const GenerateResult r = generate(*be, model->cfg, prompt, opt);
-    const std::vector<int32_t>& target = vs_golden ? want : ref_tokens;
+    const bool baseline = !vs_golden && ref_tokens.empty();
+    const std::vector<int32_t> target = vs_golden ? want : ref_tokens;
     size_t diff = 0;
     while (diff < r.generated.size() && diff < target.size() && r.generated[diff] == target[diff]) diff++;
-    const bool match = !target.empty() ? (diff == target.size() && r.generated.size() == target.size()) : true;
+    // beyond a golden that ran out of tokens (not EOS), only its length is compared
+    const bool longer_ok = vs_golden && !golden_stopped_short && r.generated.size() > target.size();
+    const bool match = baseline || (diff == target.size() && (r.generated.size() == target.size() || longer_ok));
     double max_err = 0;
     int agree = 0, steps = 0;
     if (vs_golden) {
@@ -299,14 +316,15 @@ int cmd_run(const RunArgs& a) {
       ref_logits = r.logits;
     }
     all_ok = all_ok && match;
-    const std::string match_s = target.empty() ? "(reference)" : match ? "yes" : "no, at " + std::to_string(diff);
+    const std::string match_s = baseline ? "(baseline)" : match ? "yes" : "no, at " + std::to_string(diff);
     t.add({b, match_s, steps ? fmt(max_err) : "-", steps ? fmt_fixed(100.0 * agree / steps) + "%" : "-",
            fmt_fixed(r.prefill_tok_s()), fmt_fixed(r.decode_tok_s()), fmt_fixed(1000 * r.ttft_s), fmt_bytes(be->memory_bytes())});
     std::string ids;
     for (size_t i = 0; i < r.generated.size(); i++) ids += (i ? "," : "") + std::to_string(r.generated[i]);
     std::printf("%s generated %zu tokens: %s\n", b.c_str(), r.generated.size(), ids.c_str());
     json jb = result_json(a.model, b, r, opt.sampler);
-    jb["tokens_match"] = match;
+    jb["baseline"] = baseline;
+    jb["tokens_match"] = baseline ? json(nullptr) : json(match);
     jb["first_difference"] = match ? json(nullptr) : json(diff);
     jb["max_logit_error"] = max_err;
     jb["top1_agreement"] = steps ? json((double)agree / steps) : json(nullptr);
@@ -360,7 +378,7 @@ int main_impl(int argc, char** argv) {
   auto* r = app.add_subcommand("run", "the main job: every backend side by side on the default model, held to its golden");
   r->add_option("--model", ra.model)->capture_default_str();
   r->add_option("--prompt-ids", ra.prompt_ids, "comma-separated token ids (default: the golden's prompt)")->delimiter(',');
-  r->add_option("--max-new-tokens", ra.max_new_tokens)->check(CLI::NonNegativeNumber)->capture_default_str();
+  r->add_option("--max-new-tokens", ra.max_new_tokens, "default: the golden's own count, else 64")->check(CLI::NonNegativeNumber);
   r->add_option("--backend", ra.backend, "backend name or 'all'")->capture_default_str();
 
   try {
@@ -368,6 +386,7 @@ int main_impl(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  ra.max_new_tokens_given = r->count("--max-new-tokens") > 0;
   if (v->parsed()) return cmd_verify(va);
   if (gcmd->parsed()) return cmd_generate(ga);
   if (r->parsed()) return cmd_run(ra);

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -80,8 +81,9 @@ nlohmann::json environment_json() {
 }
 
 std::string new_record_path(const std::string& kind) {
-  const std::string dir = repo_root() + "/reports/runs";
-  ::mkdir((repo_root() + "/reports").c_str(), 0755);
+  const char* env = std::getenv("GOLDPATH_RUNS_DIR");
+  const std::string dir = env && *env ? env : repo_root() + "/reports/runs";
+  if (!(env && *env)) ::mkdir((repo_root() + "/reports").c_str(), 0755);
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail(dir, ": cannot create: ", std::strerror(errno));
   char ts[32];
   std::time_t now = std::time(nullptr);

@@ -10,7 +10,8 @@ namespace gp {
 void write_file_atomic(const std::string& path, const std::string& text);
 // CPU model, cores, OS, compiler, build type, commit (when in a git checkout).
 nlohmann::json environment_json();
-// reports/runs/<UTC time>-<kind>.json under the repository root; the folder is created.
+// reports/runs/<UTC time>-<kind>-<pid>.json under the repository root (or under
+// $GOLDPATH_RUNS_DIR); the folder is created.
 std::string new_record_path(const std::string& kind);
 
 }  // namespace gp

@@ -178,6 +178,30 @@ TEST(Cli, GenerateReproducesGoldenTinyLlama) { expect_reproduces_golden(std::str
 TEST(Cli, GenerateReproducesGoldenTinyPhi3) { expect_reproduces_golden(std::string(GOLDPATH_SOURCE_DIR) + "/golden/tiny_phi3.h5"); }
 TEST(Cli, GenerateReproducesGoldenDefaultModel) { expect_reproduces_golden(std::string(GOLDPATH_SOURCE_DIR) + "/golden/smollm2_135m.h5"); }
 
+TEST_F(Scratch, RunComparesWithTheGoldenAndWritesOneRecord) {
+  ::setenv("GOLDPATH_RUNS_DIR", dir_.c_str(), 1);
+  const Ran ok = run_goldpath({"run", "--model", "golden/models/tiny-phi3"});
+  const Ran base = run_goldpath({"run", "--model", "golden/models/tiny-phi3", "--prompt-ids", "1,2,3", "--max-new-tokens", "4"});
+  ::unsetenv("GOLDPATH_RUNS_DIR");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("tiny_phi3.h5"), std::string::npos) << ok.out;
+  ASSERT_EQ(base.exit_code, 0) << base.err;
+  EXPECT_NE(base.out.find("compared with the reference"), std::string::npos) << base.out;
+  std::vector<nlohmann::json> records;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    ASSERT_EQ(e.path().extension(), ".json") << "left behind: " << e.path();
+    records.push_back(nlohmann::json::parse(slurp(e.path().string())));
+  }
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& r : records) {
+    EXPECT_TRUE(r["pass"].get<bool>());
+    EXPECT_EQ(r["backends"][0]["backend"], "reference");
+    EXPECT_TRUE(r["environment"].contains("cpu"));
+    if (r["compared_with"] == "golden") EXPECT_TRUE(r["backends"][0]["tokens_match"].get<bool>());
+    else EXPECT_TRUE(r["backends"][0]["baseline"].get<bool>());
+  }
+}
+
 TEST(Cli, SampledGenerationIsDeterministicPerSeed) {
   auto gen = [](const std::string& seed) {
     Ran r = run_goldpath({"generate", "--model", "golden/models/tiny-llama", "--prompt-ids", "5,6,7", "--max-new-tokens", "12",
