@@ -134,6 +134,11 @@ Array<uint8_t> GoldenFile::read_u8(const std::string& ds) const {
   return read_array<uint8_t>(*file_, path_, ds, H5::PredType::NATIVE_UINT8, H5T_INTEGER,
                              "integer");
 }
+Array<int64_t> GoldenFile::read_i64(const std::string& ds) const {
+  GP_CHECK(exists(ds), path_, ": missing dataset ", ds);
+  return read_array<int64_t>(*file_, path_, ds, H5::PredType::NATIVE_INT64, H5T_INTEGER,
+                             "integer");
+}
 
 namespace {
 
@@ -242,6 +247,34 @@ std::string GoldenFile::dataset_kind(const std::string& ds) const {
   } catch (const H5::Exception& e) {
     fail(path_, ": cannot open dataset ", ds, " (", h5_msg(e), ")");
   }
+}
+
+namespace {
+
+template <class T>
+std::vector<std::vector<T>> split_ragged(const std::string& path, const std::string& name, const std::vector<T>& data,
+                                         const std::vector<int64_t>& off) {
+  GP_CHECK(!off.empty() && off.front() == 0 && off.back() == (int64_t)data.size(), path, ": ", name,
+           "_offsets do not span ", name);
+  std::vector<std::vector<T>> out;
+  for (size_t k = 0; k + 1 < off.size(); ++k) {
+    GP_CHECK(off[k] <= off[k + 1], path, ": ", name, "_offsets decrease at ", k);
+    out.emplace_back(data.begin() + off[k], data.begin() + off[k + 1]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> GoldenFile::read_strings(const std::string& name) const {
+  const auto parts = split_ragged(path_, name, read_u8(name + "_bytes").data, read_i64(name + "_offsets").data);
+  std::vector<std::string> out;
+  for (const auto& p : parts) out.emplace_back(p.begin(), p.end());
+  return out;
+}
+
+std::vector<std::vector<int32_t>> GoldenFile::read_ragged_i32(const std::string& name) const {
+  return split_ragged(path_, name, read_i32(name).data, read_i64(name + "_offsets").data);
 }
 
 bool GoldenFile::is_group(const std::string& obj) const {

@@ -35,6 +35,11 @@ class GoldenFile {
   Array<float> read_f32(const std::string& dataset) const;
   Array<int32_t> read_i32(const std::string& dataset) const;
   Array<uint8_t> read_u8(const std::string& dataset) const;
+  Array<int64_t> read_i64(const std::string& dataset) const;  // offsets of ragged datasets
+  // golden/FORMAT.md's encodings: strings as <name>_bytes + <name>_offsets,
+  // ragged id lists as <name> + <name>_offsets (offsets checked to span the data)
+  std::vector<std::string> read_strings(const std::string& name) const;
+  std::vector<std::vector<int32_t>> read_ragged_i32(const std::string& name) const;
   // "float", "int" (signed, 32-bit or less), "uint8" or "other"
   std::string dataset_kind(const std::string& dataset) const;
   bool is_group(const std::string& obj) const;

@@ -5,6 +5,7 @@ Run by golden/make_golden.sh after make_golden.py; needs only h5py and numpy.
 Exit status 1 with a list of problems if anything is missing or inconsistent.
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -38,6 +39,21 @@ ROW_BYTES = {  # bytes per K values, K a multiple of 32 for the block types
     "q8_0": lambda k: k // 32 * 34, "q4_0": lambda k: k // 32 * 18, "q4_1": lambda k: k // 32 * 20,
 }
 POINTS = ["attn_norm", "q", "k", "v", "attn_out", "ffn_norm", "ffn_out", "out"]
+TOKENIZERS = {  # /tokenizers/<name>: goldpath_model, tokenizer_json, model folder with config.json
+    "smollm2": ("default", "golden/models/smollm2-tokenizer", None),
+    "tiny-llama": ("golden/models/tiny-llama", "golden/models/tiny-llama", "models/tiny-llama"),
+    "tiny-phi3": ("golden/models/tiny-phi3", "golden/models/tiny-phi3", "models/tiny-phi3"),
+}
+TOKENIZER_ATTRS = [
+    "goldpath_model", "tokenizer_json", "source", "tokenizer_class", "model_kind", "vocab_size", "bos_id", "bos_token",
+    "eos_ids", "eos_token", "add_bos", "add_eos", "special_ids", "chat_template", "clean_up_tokenization_spaces", "n_lines",
+]
+TOKENIZERS_ROOT_ATTRS = [
+    "format_version", "kind", "oracle", "torch_version", "transformers_version", "tokenizers_version", "jinja2_version",
+    "seed", "regenerate", "corpus", "corpus_sha256", "model_sha256",
+]
+CHAT_TEMPLATES = ["smollm2", "phi3", "llama2", "llama3"]
+CHAT_ATTRS = ["template", "bos_token", "eos_token", "source", "ids_tokenizer"]
 
 problems = []
 
@@ -187,8 +203,171 @@ def check_model(f, info):
             check_float_out(pl)
             need(np.array_equal(pl[-1], rows[0]), "/model/prefill/logits[-1] != /model/logits[0]")
     else:
-        for a in ("text", "prompt_text"):
+        for a in ("text", "prompt_text", "chat_prompt"):
             need(a in m.attrs and len(s(m.attrs[a])) > 0, f"/model: missing attribute {a}")
+
+
+def read_strings(g, name):
+    """`<name>_bytes` (uint8) + `<name>_offsets` (int64, n+1) -> list of str, or None."""
+    b, o = f"{name}_bytes", f"{name}_offsets"
+    if not (need(b in g, f"{g.name}: missing {b}") and need(o in g, f"{g.name}: missing {o}")):
+        return None
+    data, off = g[b], g[o]
+    ok = need(data.dtype == np.uint8 and data.ndim == 1, f"{data.name}: dtype {data.dtype}, want 1-d uint8")
+    ok &= need(off.dtype == np.int64 and off.ndim == 1 and off.shape[0] >= 1, f"{off.name}: want 1-d int64")
+    if not ok:
+        return None
+    raw, off = data[()].tobytes(), off[()]
+    if not need(off[0] == 0 and off[-1] == len(raw) and np.all(np.diff(off) >= 0), f"{g.name}/{o}: bad offsets"):
+        return None
+    out = []
+    for i in range(len(off) - 1):
+        try:
+            out.append(raw[off[i]:off[i + 1]].decode("utf-8"))
+        except UnicodeDecodeError:
+            need(False, f"{g.name}/{b}: string {i} is not valid UTF-8")
+            return None
+    return out
+
+
+def read_ragged(g, name, limit=None):
+    """`<name>` (int32) + `<name>_offsets` (int64, n+1) -> list of lists, or None."""
+    o = f"{name}_offsets"
+    if not (need(name in g, f"{g.name}: missing {name}") and need(o in g, f"{g.name}: missing {o}")):
+        return None
+    data, off = g[name], g[o]
+    if not (need(data.dtype == np.int32 and data.ndim == 1, f"{data.name}: dtype {data.dtype}, want 1-d int32")
+            and need(off.dtype == np.int64 and off.ndim == 1 and off.shape[0] >= 1, f"{off.name}: want 1-d int64")):
+        return None
+    flat, off = data[()], off[()]
+    if not need(off[0] == 0 and off[-1] == len(flat) and np.all(np.diff(off) >= 0), f"{g.name}/{o}: bad offsets"):
+        return None
+    if limit is not None:
+        need(flat.size == 0 or (flat.min() >= 0 and flat.max() < limit), f"{data.name}: ids outside [0, {limit})")
+    return [flat[off[i]:off[i + 1]].tolist() for i in range(len(off) - 1)]
+
+
+def read_corpus():
+    data = open(os.path.join(GOLDEN, "tokenizer_corpus.jsonl"), "rb").read()
+    return [json.loads(x) for x in data[:-1].split(b"\n")], hashlib.sha256(data).hexdigest()
+
+
+def check_tokenizer_group(g, name, corpus):
+    goldpath_model, tok_json, model_dir = TOKENIZERS[name]
+    for a in TOKENIZER_ATTRS:
+        need(a in g.attrs, f"{g.name}: missing attribute {a}")
+    if any(a not in g.attrs for a in TOKENIZER_ATTRS):
+        return
+    need(s(g.attrs["goldpath_model"]) == goldpath_model, f"{g.name}: goldpath_model")
+    need(s(g.attrs["tokenizer_json"]) == tok_json, f"{g.name}: tokenizer_json")
+    folder = os.path.join(os.path.dirname(GOLDEN), tok_json)
+    for fn in ("tokenizer.json", "tokenizer_config.json"):
+        need(os.path.exists(os.path.join(folder, fn)), f"{g.name}: {tok_json}/{fn} missing")
+    V = int(g.attrs["vocab_size"])
+    bos = int(g.attrs["bos_id"])
+    eos = [int(x) for x in g.attrs["eos_ids"]]
+    need(-1 <= bos < V and all(0 <= x < V for x in eos), f"{g.name}: bos/eos ids outside the vocabulary")
+    need(all(0 <= int(x) < V for x in g.attrs["special_ids"]), f"{g.name}: special_ids outside the vocabulary")
+    if model_dir:
+        cfg = json.load(open(os.path.join(GOLDEN, model_dir, "config.json")))
+        need(cfg["vocab_size"] == V, f"{g.name}: vocab_size {V} != {model_dir}/config.json {cfg['vocab_size']}")
+        need(cfg["bos_token_id"] == bos and [cfg["eos_token_id"]] == eos, f"{g.name}: bos/eos differ from config.json")
+    n = int(g.attrs["n_lines"])
+    need(n == len(corpus), f"{g.name}: n_lines {n} != corpus lines {len(corpus)}")
+    lines = read_strings(g, "corpus")
+    need(lines == corpus, f"{g.name}/corpus differs from golden/tokenizer_corpus.jsonl")
+    special, plain = read_ragged(g, "ids_special", V), read_ragged(g, "ids_plain", V)
+    if special is not None and plain is not None and need(len(special) == len(plain) == n, f"{g.name}: ids count"):
+        pre = [bos] if int(g.attrs["add_bos"]) else []
+        post = eos[:1] if int(g.attrs["add_eos"]) else []
+        need(all(a == pre + b + post for a, b in zip(special, plain)),
+             f"{g.name}: ids_special != bos? + ids_plain + eos? (add_bos/add_eos)")
+    for name_ in ("decode", "decode_skip"):
+        x = read_strings(g, name_)
+        need(x is not None and len(x) == n, f"{g.name}/{name_}: want {n} strings")
+    chunks = read_strings(g, "stream")
+    if chunks is not None and plain is not None and need("stream_step" in g and "stream_line_offsets" in g,
+                                                         f"{g.name}: missing stream_step / stream_line_offsets"):
+        st, lo = g["stream_step"], g["stream_line_offsets"]
+        need(st.dtype == np.int32 and st.shape == (len(chunks),), f"{st.name}: want int32 ({len(chunks)},)")
+        need(lo.dtype == np.int64 and lo.shape == (n + 1,), f"{lo.name}: want int64 ({n + 1},)")
+        if st.shape == (len(chunks),) and lo.shape == (n + 1,):
+            st, lo = st[()], lo[()]
+            need(lo[0] == 0 and lo[-1] == len(chunks) and np.all(np.diff(lo) >= 0), f"{g.name}: stream_line_offsets")
+            for i in range(n):
+                steps = st[lo[i]:lo[i + 1]]
+                if not need(np.all(np.diff(steps) > 0) and np.all((steps >= 0) & (steps < len(plain[i]))),
+                            f"{g.name}: stream steps of line {i} not increasing within its ids"):
+                    break
+                need(all(len(c) > 0 for c in chunks[lo[i]:lo[i + 1]]), f"{g.name}: empty stream chunk in line {i}")
+    names = read_strings(g, "decode_extra_names")
+    ids = read_ragged(g, "decode_extra_ids", V)
+    d, ds = read_strings(g, "decode_extra"), read_strings(g, "decode_extra_skip")
+    if None not in (names, ids, d, ds):
+        need(len(names) == len(ids) == len(d) == len(ds) >= 15, f"{g.name}: decode_extra counts differ or too few")
+
+
+def check_chat(f):
+    if not need("chat" in f, f"{f.filename}: no /chat"):
+        return
+    for t in CHAT_TEMPLATES:
+        if not need(t in f["chat"], f"/chat: missing {t}"):
+            continue
+        g = f["chat"][t]
+        for a in CHAT_ATTRS:
+            need(a in g.attrs, f"{g.name}: missing attribute {a}")
+        need(len(s(g.attrs.get("template", ""))) > 0, f"{g.name}: empty template")
+        errors = rendered = 0
+        for cname, c in g.items():
+            for a in ("add_generation_prompt", "error"):
+                need(a in c.attrs and int(c.attrs[a]) in (0, 1), f"{c.name}: attribute {a} missing or not 0/1")
+            roles, contents = read_strings(c, "roles"), read_strings(c, "contents")
+            if roles is not None and contents is not None:
+                need(len(roles) == len(contents) > 0, f"{c.name}: roles/contents counts")
+                need(set(roles) <= {"system", "user", "assistant"}, f"{c.name}: roles {roles}")
+            if int(c.attrs.get("error", 0)):
+                errors += 1
+                need("rendered" not in c and "error_message" in c.attrs, f"{c.name}: refusal case with rendered text")
+                continue
+            rendered += 1
+            if need("rendered" in c, f"{c.name}: missing rendered"):
+                r = c["rendered"]
+                need(r.dtype == np.uint8 and r.ndim == 1 and r.shape[0] > 0, f"{r.name}: want non-empty 1-d uint8")
+                try:
+                    r[()].tobytes().decode("utf-8")
+                except UnicodeDecodeError:
+                    need(False, f"{r.name}: not valid UTF-8")
+            if s(g.attrs.get("ids_tokenizer", "")):
+                need("ids" in c and c["ids"].dtype == np.int32, f"{c.name}: missing int32 ids")
+        need(rendered >= 8, f"{g.name}: only {rendered} rendered cases")
+        need(errors <= 1, f"{g.name}: {errors} refusal cases")
+    need(sum(int(c.attrs.get("error", 0)) for t in CHAT_TEMPLATES if t in f["chat"] for c in f["chat"][t].values()) >= 1,
+         "/chat: no refusal case")
+
+
+def check_tokenizers_file(fname):
+    path = os.path.join(GOLDEN, fname)
+    if not need(os.path.exists(path), f"missing {fname}"):
+        return
+    before = len(problems)
+    corpus, corpus_sha = read_corpus()
+    with h5py.File(path, "r") as f:
+        for a in TOKENIZERS_ROOT_ATTRS:
+            need(a in f.attrs, f"{fname}: missing root attribute {a}")
+        if all(a in f.attrs for a in TOKENIZERS_ROOT_ATTRS):
+            need(int(f.attrs["format_version"]) == 1, f"{fname}: format_version")
+            need(s(f.attrs["kind"]) == "tokenizers", f"{fname}: kind")
+            need(s(f.attrs["regenerate"]) == "bash golden/make_golden.sh", f"{fname}: regenerate")
+            need(s(f.attrs["corpus_sha256"]) == corpus_sha, f"{fname}: corpus_sha256 != golden/tokenizer_corpus.jsonl")
+        need("model" not in f and "ops" not in f, f"{fname}: has /model or /ops")
+        if need("tokenizers" in f, f"{fname}: no /tokenizers"):
+            need(sorted(f["tokenizers"]) == sorted(TOKENIZERS), f"/tokenizers: groups {list(f['tokenizers'])}")
+            for name in TOKENIZERS:
+                if name in f["tokenizers"]:
+                    check_tokenizer_group(f["tokenizers"][name], name, corpus)
+        check_chat(f)
+        check_no_timestamps(f)
+    print(f"{fname}: {'ok' if len(problems) == before else 'PROBLEMS'}")
 
 
 def check_no_timestamps(f):
@@ -220,6 +399,7 @@ def main():
             check_model(f, info)
             check_no_timestamps(f)
         print(f"{fname}: {'ok' if len(problems) == before else 'PROBLEMS'}")
+    check_tokenizers_file("tokenizers.h5")
     size = 0
     for dp, _dn, fns in os.walk(GOLDEN):
         size += sum(os.path.getsize(os.path.join(dp, x)) for x in fns)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate the golden files (golden/*.h5, golden/models/, golden/MANIFEST.sha256).
+# Regenerate the golden files (golden/*.h5, golden/models/, golden/MANIFEST.sha256;
+# golden/tokenizer_corpus.jsonl is an input, kept by hand, listed in the manifest too).
 # See golden/FORMAT.md. Never part of the tests or CI: the outputs are committed.
 #
 #   bash golden/make_golden.sh [make_golden.py args, e.g. --only tiny_llama]
@@ -9,7 +10,7 @@
 # 2. scripts/fetch_model.sh (SmolLM2-135M-Instruct Q4_1 GGUF into models/)
 # 3. golden/make_golden.py (writes every output atomically: temp file, then rename)
 # 4. golden/check_golden.py (structure of the files against FORMAT.md)
-# 5. golden/MANIFEST.sha256
+# 5. golden/MANIFEST.sha256 (every .h5, the corpus, every file under golden/models/)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -45,7 +46,7 @@ export HF_HUB_DISABLE_TELEMETRY=1
 cd "$root/golden"
 tmp="$(mktemp .MANIFEST.sha256.XXXXXX)"
 trap 'rm -f "$tmp"' EXIT
-{ ls -1 -- *.h5; find models -type f ! -path '*/.*'; } | LC_ALL=C sort | xargs -d '\n' sha256sum -- > "$tmp"
+{ ls -1 -- *.h5 *.jsonl; find models -type f ! -path '*/.*'; } | LC_ALL=C sort | xargs -d '\n' sha256sum -- > "$tmp"
 chmod 644 "$tmp"
 mv -f "$tmp" MANIFEST.sha256
 trap - EXIT

@@ -7,13 +7,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/generate.h"
+#include "core/chat.h"
 #include "core/golden.h"
+#include "core/tokenizer.h"
 #include "core/metrics.h"
 #include "harness/backends.h"
 #include "harness/records.h"
@@ -40,6 +43,7 @@ std::vector<Golden> golden_files(const std::string& dir) {
   std::vector<Golden> out;
   for (const std::string& f : manifest_golden_files(dir)) {
     GoldenFile g(f);
+    if (!g.exists("/model")) continue;  // tokenizer and chat goldens name no model
     out.push_back({f, g.attr_string("/", "goldpath_model")});
   }
   return out;
@@ -139,10 +143,107 @@ int cmd_verify(const VerifyArgs& a) {
   return failed ? 1 : 0;
 }
 
+// ---------------------------------------------------------------- text
+// Reads a prompt file; invalid UTF-8 is caught by the tokenizer.
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  GP_CHECK(in.good(), path, ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  GP_CHECK(!in.bad(), path, ": read error");
+  return ss.str();
+}
+
+std::string join_ids(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); i++) s += (i ? "," : "") + std::to_string(ids[i]);
+  return s;
+}
+
+// How a prompt becomes ids: raw ids, plain text, or one chat message.
+struct PromptSpec {
+  std::vector<int32_t> ids;
+  std::string text;
+  bool chat = false;
+  std::string system;
+};
+
+struct Prompt {
+  std::vector<int32_t> ids;
+  std::string rendered;            // the text that was encoded ("" for raw ids)
+  std::vector<int32_t> stop_ids;   // model EOS, tokenizer EOS, end of turn
+};
+
+Prompt make_prompt(const PromptSpec& p, const Model& m, const Tokenizer* tok) {
+  Prompt out;
+  out.stop_ids = m.cfg.eos_ids;
+  if (tok)
+    for (int32_t e : tok->eos_ids()) out.stop_ids.push_back(e);
+  if (!p.ids.empty()) {
+    out.ids = p.ids;
+    return out;
+  }
+  GP_CHECK(tok, "the model has no tokenizer: give --prompt-ids");
+  if (p.chat) {
+    const ChatTemplate t = ChatTemplate::recognize(tok->chat_template(), tok->bos_token(), tok->eos_token());
+    std::vector<ChatMessage> msgs;
+    if (!p.system.empty()) msgs.push_back({"system", p.system});
+    msgs.push_back({"user", p.text});
+    out.rendered = t.render(msgs, true);
+    out.ids = tok->encode(out.rendered, false);  // as apply_chat_template(tokenize=True)
+    for (const std::string& eot : t.end_of_turn()) {
+      const int32_t id = tok->token_id(eot);
+      if (id >= 0) out.stop_ids.push_back(id);
+    }
+  } else {
+    GP_CHECK(p.system.empty(), "--system needs --chat");
+    out.rendered = p.text;
+    out.ids = tok->encode(p.text, true);
+  }
+  GP_CHECK(!out.ids.empty(), "the prompt encodes to no tokens");
+  return out;
+}
+
+// ---------------------------------------------------------------- tokenize
+struct TokenizeArgs {
+  std::string model = "default", text, file, format = "text";
+  bool text_given = false, no_add_special = false;
+};
+
+int cmd_tokenize(const TokenizeArgs& a) {
+  GP_CHECK(a.text_given != !a.file.empty(), "give exactly one of --text and --file");
+  const std::string text = a.text_given ? a.text : read_text_file(a.file);
+  auto model = load_model(resolve_model(a.model));
+  auto tok = Tokenizer::for_model(*model);
+  const auto ids = tok->encode(text, !a.no_add_special);
+  if (a.format == "json") {
+    json pieces = json::array();
+    for (int32_t id : ids) pieces.push_back(tok->token_text(id));
+    std::cout << json{{"ids", ids}, {"tokens", pieces}}.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  } else {
+    std::cout << join_ids(ids) << "\n";
+  }
+  return 0;
+}
+
+struct DetokenizeArgs {
+  std::string model = "default";
+  std::vector<int32_t> ids;
+  bool skip_special = false;
+};
+
+int cmd_detokenize(const DetokenizeArgs& a) {
+  auto model = load_model(resolve_model(a.model));
+  auto tok = Tokenizer::for_model(*model);
+  std::cout << tok->decode(a.ids, a.skip_special) << "\n";
+  return 0;
+}
+
 // ---------------------------------------------------------------- generate
 struct GenerateArgs {
   std::string model = "default", backend = "reference", format = "text";
-  std::vector<int32_t> prompt_ids;
+  PromptSpec prompt;
+  bool prompt_given = false;
   int max_new_tokens = 64;
   SamplerConfig sampler;
   bool ignore_eos = false;
@@ -164,11 +265,17 @@ json result_json(const std::string& model, const std::string& backend, const Gen
 }
 
 int cmd_generate(const GenerateArgs& a) {
-  GP_CHECK(!a.prompt_ids.empty(), "--prompt-ids is empty");
+  GP_CHECK(a.prompt_given != !a.prompt.ids.empty(), "give exactly one of --prompt and --prompt-ids");
+  GP_CHECK(!a.prompt.chat || a.prompt_given, "--chat needs --prompt");
   validate(a.sampler);
   const auto backends = select_backends(a.backend);
   const std::string mpath = resolve_model(a.model);
   auto model = load_model(mpath);
+  std::unique_ptr<Tokenizer> tok;
+  if (a.prompt_given) tok = Tokenizer::for_model(*model);
+  const Prompt prompt = make_prompt(a.prompt, *model, tok.get());
+  ModelConfig cfg = model->cfg;
+  cfg.eos_ids = prompt.stop_ids;
   GenerateOptions opt;
   opt.max_new_tokens = a.max_new_tokens;
   opt.sampler = a.sampler;
@@ -176,57 +283,107 @@ int cmd_generate(const GenerateArgs& a) {
   json runs = json::array();
   for (const std::string& b : backends) {
     auto be = make_backend(b, *model);
-    const GenerateResult r = generate(*be, model->cfg, a.prompt_ids, opt);
+    std::unique_ptr<StreamDecoder> stream;
+    const bool stream_text = tok && a.format == "text";
+    if (stream_text) {
+      stream = std::make_unique<StreamDecoder>(*tok, true);
+      if (backends.size() > 1) std::printf("[%s] ", b.c_str());
+    }
+    const GenerateResult r = generate(*be, cfg, prompt.ids, opt, [&](int32_t id) {
+      if (!stream_text) return;
+      std::fputs(stream->step(id).c_str(), stdout);
+      std::fflush(stdout);
+    });
     if (a.format == "json") {
-      runs.push_back(result_json(a.model, b, r, a.sampler));
+      json j = result_json(a.model, b, r, a.sampler);
+      if (tok) j["text"] = tok->decode(r.generated, true);
+      runs.push_back(j);
     } else {
-      std::string ids;
-      for (size_t i = 0; i < r.generated.size(); i++) ids += (i ? "," : "") + std::to_string(r.generated[i]);
-      std::cout << (backends.size() > 1 ? b + ": " : "") << ids << "\n";
+      if (stream_text) std::printf("\n"), std::fflush(stdout);
+      else std::cout << (backends.size() > 1 ? b + ": " : "") << join_ids(r.generated) << "\n";
       std::fprintf(stderr, "%s: prompt %zu tokens, prefill %.3f s (%.1f tok/s), %zu generated, decode %.1f tok/s\n",
                    b.c_str(), r.prompt.size(), r.prefill_s, r.prefill_tok_s(), r.generated.size(),
                    r.decode_tok_s());
     }
   }
-  if (a.format == "json") std::cout << (a.backend == "all" ? runs : runs[0]).dump(2) << "\n";
+  if (a.format == "json")
+    std::cout << (a.backend == "all" ? runs : runs[0]).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   return 0;
 }
 
 // ---------------------------------------------------------------- run
+constexpr const char* kDefaultChatMessage = "Create a funny joke about chickens.";
+
 struct RunArgs {
   std::string model = "default", backend = "all";
   std::vector<int32_t> prompt_ids;
+  std::string prompt;
+  bool prompt_given = false;
   int max_new_tokens = 64;
   bool max_new_tokens_given = false;  // else the golden's own count
 };
 
 int cmd_run(const RunArgs& a) {
+  GP_CHECK(!(a.prompt_given && !a.prompt_ids.empty()), "give at most one of --prompt and --prompt-ids");
   const std::string mpath = resolve_model(a.model);
+  auto model = load_model(mpath);
+  std::unique_ptr<Tokenizer> tok;
+  std::string tok_error;
+  try {
+    tok = Tokenizer::for_model(*model);
+  } catch (const Error& e) {
+    tok_error = e.what();
+  }
   const std::string gpath = golden_for_model(mpath, repo_root() + "/golden");
   std::unique_ptr<GoldenFile> g;
-  std::vector<int32_t> prompt = a.prompt_ids;
-  std::vector<int32_t> want;
-  std::string golden_text;
-  int golden_max_new = 0;
   if (!gpath.empty()) {
     check_manifest(gpath);
     g = std::make_unique<GoldenFile>(gpath);
+  }
+
+  // the prompt: given ids; a given message; the golden's own message; the default message
+  PromptSpec spec;
+  spec.chat = true;
+  if (!a.prompt_ids.empty()) {
+    spec.ids = a.prompt_ids;
+  } else if (a.prompt_given) {
+    spec.text = a.prompt;
+  } else if (g && g->has_attr("/", "prompt") && !g->attr_string("/", "prompt").empty()) {
+    spec.text = g->attr_string("/", "prompt");
+  } else if (g) {
+    spec.ids = g->read_i32("/model/prompt_ids").data;
+  } else {
+    spec.text = kDefaultChatMessage;
+  }
+  if (spec.ids.empty() && !tok) fail(tok_error, " (give --prompt-ids)");
+  const Prompt prompt = make_prompt(spec, *model, tok.get());
+
+  std::vector<int32_t> want;
+  std::string golden_text;
+  int golden_max_new = 0;
+  std::string prompt_note;
+  if (g) {
     const auto gp = g->read_i32("/model/prompt_ids").data;
-    if (prompt.empty()) prompt = gp;
-    if (prompt == gp) {
+    if (prompt.ids == gp) {
       want = g->read_i32("/model/generated_ids").data;
       if (g->has_attr("/model", "text")) golden_text = g->attr_string("/model", "text");
       if (g->has_attr("/model", "max_new_tokens")) golden_max_new = (int)g->attr_int("/model", "max_new_tokens");
+    } else if (spec.ids.empty() && spec.text == (g->has_attr("/", "prompt") ? g->attr_string("/", "prompt") : "")) {
+      // the golden's own message did not give the golden's ids: the tokenizer or template is wrong
+      size_t i = 0;
+      while (i < gp.size() && i < prompt.ids.size() && gp[i] == prompt.ids[i]) i++;
+      prompt_note = str("the golden's prompt encodes to other ids than transformers' (first difference at ", i, ")");
     }
   }
-  int max_new = a.max_new_tokens;
-  if (!want.empty() && !a.max_new_tokens_given) max_new = golden_max_new;
-  // a shorter run is held to the golden's first tokens; a longer one only to the golden's
-  bool golden_stopped_short = !want.empty() && (int)want.size() < golden_max_new;  // it met EOS
-  if (!want.empty() && max_new < (int)want.size()) want.resize(max_new), golden_stopped_short = false;
-  GP_CHECK(!prompt.empty(), "--model ", a.model, " has no golden prompt: give --prompt-ids");
+  ModelConfig cfg = model->cfg;
+  cfg.eos_ids = prompt.stop_ids;
   const bool vs_golden = !want.empty();
-  auto model = load_model(mpath);
+  int max_new = a.max_new_tokens;
+  if (vs_golden && !a.max_new_tokens_given) max_new = golden_max_new;
+  // a shorter run is held to the golden's first tokens; a longer one only to the golden's
+  bool golden_stopped_short = vs_golden && (int)want.size() < golden_max_new;  // it met EOS
+  if (vs_golden && max_new < (int)want.size()) want.resize(max_new), golden_stopped_short = false;
+
   auto backends = select_backends(a.backend);
   // without a golden the reference is the baseline, so it always runs first
   if (!vs_golden) {
@@ -236,16 +393,14 @@ int cmd_run(const RunArgs& a) {
   const int64_t V = model->cfg.vocab_size;
 
   std::printf("goldpath run: %s, %zu prompt tokens, greedy, up to %d new tokens, backends: ", a.model.c_str(),
-              prompt.size(), max_new);
+              prompt.ids.size(), max_new);
   for (size_t i = 0; i < backends.size(); i++) std::printf("%s%s", i ? ", " : "", backends[i].c_str());
   for (const auto& [b, why] : unavailable_backends()) std::printf(" (%s: %s)", b.c_str(), why.c_str());
   std::printf("\n");
-  if (vs_golden) {
-    std::printf("compared with %s (transformers)\n", gpath.c_str());
-    if (!golden_text.empty()) std::printf("transformers' answer: %s\n", golden_text.c_str());
-  } else {
-    std::printf("no golden for this model and prompt: backends are compared with the reference\n");
-  }
+  if (!prompt.rendered.empty()) std::printf("prompt: %s\n", spec.text.c_str());
+  if (vs_golden) std::printf("compared with %s (transformers)\n", gpath.c_str());
+  else std::printf("no golden for this model and prompt: backends are compared with the reference\n");
+  if (!prompt_note.empty()) std::printf("%s\n", prompt_note.c_str());
 
   // golden logits for the steps it has (full rows, else top-k values)
   auto golden_logit_error = [&](const std::vector<std::vector<float>>& logits, size_t upto, double* max_err) {
@@ -278,7 +433,8 @@ int cmd_run(const RunArgs& a) {
   record["kind"] = "run";
   record["model"] = {{"arg", a.model}, {"path", mpath}, {"format", model->format},
                      {"arch", arch_name(model->cfg.arch)}, {"weight_bytes", model->weight_bytes()}};
-  record["prompt_tokens"] = prompt;
+  record["prompt"] = spec.text;
+  record["prompt_tokens"] = prompt.ids;
   record["golden"] = gpath;
   record["compared_with"] = vs_golden ? "golden" : "reference";
   record["environment"] = environment_json();
@@ -287,11 +443,19 @@ int cmd_run(const RunArgs& a) {
   Table t({"backend", "tokens match", "max logit err", "top-1 agree", "prefill tok/s", "decode tok/s", "TTFT ms", "peak mem"});
   std::vector<int32_t> ref_tokens;
   std::vector<std::vector<float>> ref_logits;
-  bool all_ok = true;
+  bool all_ok = prompt_note.empty();
   for (const std::string& b : backends) {
     auto be = make_backend(b, *model);
-    std::fprintf(stderr, "%s: generating ...\n", b.c_str());
-    const GenerateResult r = generate(*be, model->cfg, prompt, opt);
+    std::unique_ptr<StreamDecoder> stream;
+    if (tok) stream = std::make_unique<StreamDecoder>(*tok, true);
+    std::printf("\n[%s] ", b.c_str());
+    std::fflush(stdout);
+    const GenerateResult r = generate(*be, cfg, prompt.ids, opt, [&](int32_t id) {
+      if (stream) std::fputs(stream->step(id).c_str(), stdout);
+      else std::printf("%d ", id);
+      std::fflush(stdout);
+    });
+    std::printf("\n");
     const bool baseline = !vs_golden && ref_tokens.empty();
     const std::vector<int32_t> target = vs_golden ? want : ref_tokens;
     size_t diff = 0;
@@ -311,7 +475,7 @@ int cmd_run(const RunArgs& a) {
         agree += argmax(r.logits[s].data(), V) == argmax(ref_logits[s].data(), V);
       }
     }
-    if (!vs_golden && ref_tokens.empty()) {
+    if (baseline) {
       ref_tokens = r.generated;
       ref_logits = r.logits;
     }
@@ -319,10 +483,8 @@ int cmd_run(const RunArgs& a) {
     const std::string match_s = baseline ? "(baseline)" : match ? "yes" : "no, at " + std::to_string(diff);
     t.add({b, match_s, steps ? fmt(max_err) : "-", steps ? fmt_fixed(100.0 * agree / steps) + "%" : "-",
            fmt_fixed(r.prefill_tok_s()), fmt_fixed(r.decode_tok_s()), fmt_fixed(1000 * r.ttft_s), fmt_bytes(be->memory_bytes())});
-    std::string ids;
-    for (size_t i = 0; i < r.generated.size(); i++) ids += (i ? "," : "") + std::to_string(r.generated[i]);
-    std::printf("%s generated %zu tokens: %s\n", b.c_str(), r.generated.size(), ids.c_str());
     json jb = result_json(a.model, b, r, opt.sampler);
+    if (tok) jb["text"] = tok->decode(r.generated, true);
     jb["baseline"] = baseline;
     jb["tokens_match"] = baseline ? json(nullptr) : json(match);
     jb["first_difference"] = match ? json(nullptr) : json(diff);
@@ -331,10 +493,11 @@ int cmd_run(const RunArgs& a) {
     jb["peak_memory_bytes"] = be->memory_bytes();
     record["backends"].push_back(jb);
   }
+  if (vs_golden && !golden_text.empty()) std::printf("\ntransformers: %s\n", golden_text.c_str());
   std::printf("\n%s", t.render().c_str());
   record["pass"] = all_ok;
   const std::string rec = new_record_path("run");
-  write_file_atomic(rec, record.dump(2) + "\n");
+  write_file_atomic(rec, record.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   std::printf("run record: %s\n", rec.c_str());
   if (!all_ok) std::fprintf(stderr, "goldpath: a backend disagrees with the %s\n", vs_golden ? "golden" : "reference");
   return all_ok ? 0 : 1;
@@ -365,21 +528,39 @@ int main_impl(int argc, char** argv) {
   v->add_flag("--verbose", va.verbose, "list every op case");
 
   GenerateArgs ga;
-  auto* gcmd = app.add_subcommand("generate", "generate token ids from prompt ids");
+  auto* gcmd = app.add_subcommand("generate", "generate from token ids or text, streaming the text");
   gcmd->add_option("--model", ga.model, "a GGUF file, a Hugging Face folder, or 'default'")->capture_default_str();
-  gcmd->add_option("--prompt-ids", ga.prompt_ids, "comma-separated token ids")->delimiter(',')->required();
+  gcmd->add_option("--prompt-ids", ga.prompt.ids, "comma-separated token ids")->delimiter(',');
+  gcmd->add_option("--prompt", ga.prompt.text, "prompt text");
+  gcmd->add_flag("--chat", ga.prompt.chat, "apply the model's chat template to --prompt as one user message");
+  gcmd->add_option("--system", ga.prompt.system, "system message for --chat");
   gcmd->add_option("--max-new-tokens", ga.max_new_tokens)->check(CLI::NonNegativeNumber)->capture_default_str();
   gcmd->add_option("--backend", ga.backend, "backend name or 'all'")->capture_default_str();
   gcmd->add_option("--format", ga.format)->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  gcmd->add_flag("--ignore-eos", ga.ignore_eos, "do not stop at the model's EOS ids");
+  gcmd->add_flag("--ignore-eos", ga.ignore_eos, "do not stop at the model's EOS or end-of-turn ids");
   add_sampler_options(gcmd, ga.sampler);
 
   RunArgs ra;
   auto* r = app.add_subcommand("run", "the main job: every backend side by side on the default model, held to its golden");
   r->add_option("--model", ra.model)->capture_default_str();
-  r->add_option("--prompt-ids", ra.prompt_ids, "comma-separated token ids (default: the golden's prompt)")->delimiter(',');
+  r->add_option("--prompt", ra.prompt, "one chat message (default: the golden's, else \"Create a funny joke about chickens.\")");
+  r->add_option("--prompt-ids", ra.prompt_ids, "comma-separated token ids instead of a message")->delimiter(',');
   r->add_option("--max-new-tokens", ra.max_new_tokens, "default: the golden's own count, else 64")->check(CLI::NonNegativeNumber);
   r->add_option("--backend", ra.backend, "backend name or 'all'")->capture_default_str();
+
+  TokenizeArgs ta;
+  auto* tcmd = app.add_subcommand("tokenize", "text to token ids");
+  tcmd->add_option("--model", ta.model)->capture_default_str();
+  tcmd->add_option("--text", ta.text, "the text");
+  tcmd->add_option("--file", ta.file, "a UTF-8 text file");
+  tcmd->add_flag("--no-add-special", ta.no_add_special, "do not add BOS/EOS");
+  tcmd->add_option("--format", ta.format)->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+
+  DetokenizeArgs da;
+  auto* dcmd = app.add_subcommand("detokenize", "token ids to text");
+  dcmd->add_option("--model", da.model)->capture_default_str();
+  dcmd->add_option("--ids", da.ids, "comma-separated token ids")->delimiter(',')->required();
+  dcmd->add_flag("--skip-special", da.skip_special, "drop special tokens");
 
   try {
     app.parse(argc, argv);
@@ -387,9 +568,14 @@ int main_impl(int argc, char** argv) {
     return app.exit(e);
   }
   ra.max_new_tokens_given = r->count("--max-new-tokens") > 0;
+  ra.prompt_given = r->count("--prompt") > 0;
+  ga.prompt_given = gcmd->count("--prompt") > 0;
+  ta.text_given = tcmd->count("--text") > 0;
   if (v->parsed()) return cmd_verify(va);
   if (gcmd->parsed()) return cmd_generate(ga);
   if (r->parsed()) return cmd_run(ra);
+  if (tcmd->parsed()) return cmd_tokenize(ta);
+  if (dcmd->parsed()) return cmd_detokenize(da);
   return 2;
 }
 
