@@ -67,4 +67,23 @@ inline ::testing::AssertionResult fails_cleanly(const Ran& r, const std::string&
   return ::testing::AssertionSuccess() << r.err;
 }
 
+// A fresh scratch folder per test.
+class Scratch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("gp_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& bytes) {
+    std::filesystem::path p = dir_ / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p.string();
+  }
+  std::filesystem::path dir_;
+};
+
 }  // namespace gp

@@ -43,25 +43,13 @@ TEST(TextCli, TokenizeAndDetokenizeRoundTrip) {
   EXPECT_EQ(s.out, "Hello world, 12345 \n");
 }
 
-class TextScratch : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("gp_text_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
-
-TEST_F(TextScratch, InvalidUtf8PromptFileIsOneLineError) {
+TEST_F(Scratch, InvalidUtf8PromptFileIsOneLineError) {
   const std::string p = (dir_ / "bad.txt").string();
   gptest::write_file(p, std::string("caf\xc3 au lait \xff"));
   EXPECT_TRUE(fails_cleanly(run_goldpath({"tokenize", "--model", "default", "--file", p}), "UTF-8"));
 }
 
-TEST_F(TextScratch, GgufWithoutTokenizerIsOneLineError) {
+TEST_F(Scratch, GgufWithoutTokenizerIsOneLineError) {
   gptest::TinyModel t = gptest::TinyModel::llama();
   t.make_weights();
   const std::string p = (dir_ / "notok.gguf").string();
@@ -78,14 +66,14 @@ std::string tiny_copy(const fs::path& dir, const std::string& name, const std::s
   return (dir / "m").string();
 }
 
-TEST_F(TextScratch, UnknownChatTemplateIsOneLineErrorQuotingIt) {
+TEST_F(Scratch, UnknownChatTemplateIsOneLineErrorQuotingIt) {
   const std::string m = tiny_copy(dir_, "tokenizer_config.json",
                                   R"({"bos_token": "<|endoftext|>", "eos_token": "<|im_end|>",
                                       "chat_template": "{{ bos_token }}{% for m in messages %}[{{ m.role }}]\n{% endfor %}"})");
   EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", m, "--chat", "--prompt", "hi"}), "[{{ m.role }}]"));
 }
 
-TEST_F(TextScratch, UnsupportedTokenizerModelIsOneLineError) {
+TEST_F(Scratch, UnsupportedTokenizerModelIsOneLineError) {
   const std::string m = tiny_copy(dir_, "tokenizer.json",
                                   R"({"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null,
                                       "post_processor": null, "decoder": null,
