@@ -97,7 +97,7 @@ int cmd_verify(const VerifyArgs& a) {
     GP_CHECK(!g.empty(), "--model ", a.model, " has no golden file in ", dir, "/MANIFEST.sha256");
     files.push_back(g);
   } else {
-    for (const Golden& g : golden_files(dir)) files.push_back(g.path);
+    files = manifest_golden_files(dir);  // model goldens and the tokenizer goldens
     GP_CHECK(!files.empty(), dir, "/MANIFEST.sha256 lists no golden files");
   }
   const auto backends = select_backends(a.backend);
@@ -105,6 +105,12 @@ int cmd_verify(const VerifyArgs& a) {
   for (const std::string& f : files) {
     GoldenFile g(f);  // format first: a corrupt file is named as such
     check_manifest(f);
+    if (g.exists("/tokenizers") || g.exists("/chat")) {
+      std::fprintf(stderr, "verify: %s (tokenizers, chat templates) ...\n", f.c_str());
+      auto tr = verify_tokenizers(g);
+      all.insert(all.end(), tr.begin(), tr.end());
+    }
+    if (!g.exists("/model")) continue;
     const std::string mpath = resolve_model(g.attr_string("/", "goldpath_model"));
     auto model = load_model(mpath);
     for (const std::string& b : backends) {

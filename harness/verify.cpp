@@ -9,8 +9,11 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/chat.h"
 #include "core/generate.h"
+#include "core/tokenizer.h"
 #include "core/metrics.h"
+#include "core/quote.h"
 #include "core/tolerance.h"
 
 #ifndef GOLDPATH_SOURCE_DIR
@@ -191,6 +194,137 @@ std::vector<CheckResult> verify_ops(const GoldenFile& g, const std::string& back
       }
       out.push_back(r);
     }
+  }
+  return out;
+}
+
+
+namespace {
+
+std::string show_ids(const std::vector<int32_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size() && i < 12; i++) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + (v.size() > 12 ? ",...]" : "]");
+}
+
+// counts differing items; remembers the first
+struct Tally {
+  CheckResult r;
+  Tally(const std::string& model, const std::string& check, const std::string& backend) {
+    r.model = model;
+    r.check = check;
+    r.backend = backend;
+  }
+  template <class T>
+  void item(const T& got, const T& want, const std::string& what, const std::string& shown_got,
+            const std::string& shown_want) {
+    r.compared++;
+    if (got == want) return;
+    if (r.pass) r.detail = str(what, ": got ", shown_got, ", want ", shown_want);
+    r.pass = false;
+    r.max_abs += 1;
+  }
+  CheckResult done() {
+    r.worst = str(r.compared, " compared");
+    if (r.compared == 0) {
+      r.pass = false;
+      r.detail = "nothing to compare";
+    }
+    return r;
+  }
+};
+
+}  // namespace
+
+std::vector<CheckResult> verify_tokenizers(const GoldenFile& g) {
+  std::vector<CheckResult> out;
+  const std::string root = repo_root();
+  for (const std::string& name : g.children("/tokenizers")) {
+    const std::string base = "/tokenizers/" + name;
+    const std::string model = g.attr_string(base, "goldpath_model");
+    const auto corpus = g.read_strings(base + "/corpus");
+    const auto ids_special = g.read_ragged_i32(base + "/ids_special");
+    const auto ids_plain = g.read_ragged_i32(base + "/ids_plain");
+    const auto dec = g.read_strings(base + "/decode");
+    const auto dec_skip = g.read_strings(base + "/decode_skip");
+    const auto chunks = g.read_strings(base + "/stream");
+    const auto steps = g.read_i32(base + "/stream_step").data;
+    const auto line_off = g.read_i64(base + "/stream_line_offsets").data;
+    const auto extra_names = g.read_strings(base + "/decode_extra_names");
+    const auto extra_ids = g.read_ragged_i32(base + "/decode_extra_ids");
+    const auto extra = g.read_strings(base + "/decode_extra");
+    const auto extra_skip = g.read_strings(base + "/decode_extra_skip");
+    const size_t n = corpus.size();
+    GP_CHECK(ids_special.size() == n && ids_plain.size() == n && dec.size() == n && dec_skip.size() == n &&
+                 line_off.size() == n + 1 && line_off.back() == (int64_t)chunks.size() && steps.size() == chunks.size() &&
+                 extra_ids.size() == extra.size() && extra_skip.size() == extra.size() && extra_names.size() == extra.size(),
+             g.path(), ": ", base, " datasets disagree in length");
+
+    // the tokenizer.json folder, and for a GGUF model its metadata tokenizer too
+    std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>> sources;
+    sources.emplace_back("tokenizer.json", Tokenizer::from_hf_dir(root + "/" + g.attr_string(base, "tokenizer_json")));
+    std::unique_ptr<Model> gguf_model;
+    const std::string mpath = resolve_model(model);
+    if (mpath.size() > 5 && mpath.compare(mpath.size() - 5, 5, ".gguf") == 0) {
+      gguf_model = load_model(mpath);
+      sources.emplace_back("gguf", Tokenizer::for_model(*gguf_model));
+    }
+    for (const auto& [src, tok] : sources) {
+      const std::string label = "tokenizer " + name;
+      Tally enc(model, label + " encode", src), de(model, label + " decode", src), st(model, label + " stream", src),
+          ex(model, label + " decode extra", src);
+      for (size_t i = 0; i < n; i++) {
+        const std::string line = str("line ", i);
+        enc.item(tok->encode(corpus[i], true), ids_special[i], line + " with special tokens", show_ids(tok->encode(corpus[i], true)), show_ids(ids_special[i]));
+        enc.item(tok->encode(corpus[i], false), ids_plain[i], line + " without special tokens", show_ids(tok->encode(corpus[i], false)), show_ids(ids_plain[i]));
+        de.item(tok->decode(ids_special[i], false), dec[i], line, quote(tok->decode(ids_special[i], false)), quote(dec[i]));
+        de.item(tok->decode(ids_special[i], true), dec_skip[i], line + " skipping special tokens", quote(tok->decode(ids_special[i], true)), quote(dec_skip[i]));
+        StreamDecoder sd(*tok, false);
+        std::vector<std::string> got_chunks, want_chunks(chunks.begin() + line_off[i], chunks.begin() + line_off[i + 1]);
+        std::vector<int32_t> got_steps, want_steps(steps.begin() + line_off[i], steps.begin() + line_off[i + 1]);
+        for (size_t k = 0; k < ids_plain[i].size(); k++) {
+          std::string c = sd.step(ids_plain[i][k]);
+          if (!c.empty()) got_chunks.push_back(c), got_steps.push_back((int32_t)k);
+        }
+        st.item(got_chunks, want_chunks, line + " chunks", str(got_chunks.size(), " chunks"), str(want_chunks.size(), " chunks"));
+        st.item(got_steps, want_steps, line + " chunk steps", show_ids(got_steps), show_ids(want_steps));
+      }
+      for (size_t i = 0; i < extra.size(); i++) {
+        ex.item(tok->decode(extra_ids[i], false), extra[i], extra_names[i], quote(tok->decode(extra_ids[i], false)), quote(extra[i]));
+        ex.item(tok->decode(extra_ids[i], true), extra_skip[i], extra_names[i] + " skipping special tokens", quote(tok->decode(extra_ids[i], true)), quote(extra_skip[i]));
+      }
+      for (Tally* t : {&enc, &de, &st, &ex}) out.push_back(t->done());
+    }
+  }
+  for (const std::string& name : g.children("/chat")) {
+    const std::string base = "/chat/" + name;
+    Tally t("-", "chat template " + name, "-");
+    const ChatTemplate ct = ChatTemplate::recognize(g.attr_string(base, "template"), g.attr_string(base, "bos_token"),
+                                                    g.attr_string(base, "eos_token"));
+    for (const std::string& cs : g.children(base)) {
+      const std::string grp = base + "/" + cs;
+      const auto roles = g.read_strings(grp + "/roles");
+      const auto contents = g.read_strings(grp + "/contents");
+      GP_CHECK(roles.size() == contents.size(), g.path(), ": ", grp, " roles and contents differ in count");
+      std::vector<ChatMessage> msgs;
+      for (size_t i = 0; i < roles.size(); i++) msgs.push_back({roles[i], contents[i]});
+      const bool gen = g.attr_int(grp, "add_generation_prompt") != 0;
+      std::string got;
+      bool refused = false;
+      try {
+        got = ct.render(msgs, gen);
+      } catch (const Error&) {
+        refused = true;
+      }
+      if (g.attr_int(grp, "error")) {
+        t.item(refused, true, cs, refused ? "refused" : "rendered", "refused");
+      } else {
+        const auto want = g.read_u8(grp + "/rendered").data;
+        const std::string w(want.begin(), want.end());
+        t.item(got, w, cs, quote(got), quote(w));
+      }
+    }
+    out.push_back(t.done());
   }
   return out;
 }

@@ -45,6 +45,13 @@ std::vector<CheckResult> verify_forward(const GoldenFile& g, Backend& be, const 
 // ... and free-running greedy generation, which must give the golden ids exactly.
 CheckResult verify_greedy(const GoldenFile& g, Backend& be, const Model& m);
 
+// The tokenizer and chat goldens (golden/tokenizers.h5): per tokenizer, every
+// corpus line encoded with and without special tokens, decoded in both skip
+// modes, stream-decoded, the extra id sequences, and (for a GGUF model) its
+// metadata tokenizer against its tokenizer.json; per chat template, every
+// rendering. max_abs counts the lines that differ; detail names the first.
+std::vector<CheckResult> verify_tokenizers(const GoldenFile& g);
+
 // Loads one golden op case (/ops/<op>/<case>) as operands and parameters.
 OpArgs load_op_case(const GoldenFile& g, const std::string& group);
 

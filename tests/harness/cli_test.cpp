@@ -132,6 +132,15 @@ TEST_F(Scratch, RunComparesWithTheGoldenAndWritesOneRecord) {
   }
 }
 
+TEST(Cli, VerifyPassesEveryGoldenFile) {
+  // the model goldens, the tokenizer goldens and the chat templates, one table
+  const Ran r = run_goldpath({"verify"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(" 0 failed"), std::string::npos) << r.out;
+  for (const char* row : {"greedy tokens", "tokenizer smollm2 encode", "chat template phi3", "layer 29"})
+    EXPECT_NE(r.out.find(row), std::string::npos) << "no row " << row;
+}
+
 TEST(Cli, SampledGenerationIsDeterministicPerSeed) {
   auto gen = [](const std::string& seed) {
     Ran r = run_goldpath({"generate", "--model", "golden/models/tiny-llama", "--prompt-ids", "5,6,7", "--max-new-tokens", "12",
