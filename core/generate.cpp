@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/memory.h"
 
 namespace gp {
 
@@ -23,6 +24,11 @@ GenerateResult generate(Backend& be, const ModelConfig& cfg, const std::vector<i
   GenerateResult r;
   r.prompt = prompt;
   if (opt.max_new_tokens == 0) return r;
+  if (opt.keep_logits) {
+    check_host_alloc((int64_t)opt.max_new_tokens, (int64_t)cfg.vocab_size * 4,
+                     str("logits of ", opt.max_new_tokens, " steps x ", cfg.vocab_size, " tokens"));
+    r.logits.reserve((size_t)opt.max_new_tokens);
+  }
   Sampler sampler(opt.sampler, cfg.vocab_size);
   std::vector<float> logits(cfg.vocab_size);
   std::vector<int32_t> history = prompt;

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "core/quote.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -153,6 +154,11 @@ class Cursor {
     return check_count(n, what, min_bytes);
   }
 
+  // n parsed elements of elem_bytes each in host memory (more than their bytes in the file)
+  void check_alloc(int64_t n, int64_t elem_bytes, const char* what) const {
+    check_host_alloc(n, elem_bytes, str(f_.path(), ": ", what, " in ", where_));
+  }
+
  private:
   const MappedFile& f_;
   int64_t pos_ = 0;
@@ -197,11 +203,15 @@ void read_value(Cursor& c, GgufType t, GgufValue& v, const std::string& key) {
     v.elem_type = (GgufType)et;
     int64_t n = c.read_count("array count", value_min_bytes(v.elem_type));
     if (v.elem_type == GgufType::STRING) {
+      c.check_alloc(n, (int64_t)sizeof(std::string), "array of strings");
+      v.as.reserve((size_t)n);
       for (int64_t k = 0; k < n; ++k) v.as.push_back(c.read_string("string"));
     } else if (is_float_type(v.elem_type)) {
+      c.check_alloc(n, (int64_t)sizeof(double), "array of numbers");
       v.af.reserve((size_t)n);
       for (int64_t k = 0; k < n; ++k) v.af.push_back(read_float_value(c, v.elem_type));
     } else {
+      c.check_alloc(n, (int64_t)sizeof(int64_t), "array of integers");
       v.ai.reserve((size_t)n);
       for (int64_t k = 0; k < n; ++k) v.ai.push_back(read_int_value(c, v.elem_type, key));
     }
@@ -228,6 +238,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
   }
   uint64_t n_tensors_raw = c.read<uint64_t>();  // checked where the tensor table starts
   int64_t n_kv = c.read_count("metadata key count", kMinKvBytes);
+  // a map node per key: key, value and the tree's pointers
+  c.check_alloc(n_kv, (int64_t)(sizeof(std::string) + sizeof(GgufValue) + 4 * sizeof(void*)), "metadata keys");
 
   // metadata
   for (int64_t k = 0; k < n_kv; ++k) {
@@ -251,6 +263,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
   // tensor table
   c.where("tensor table");
   int64_t n_tensors = c.check_count(n_tensors_raw, "tensor count", kMinTensorInfoBytes);
+  c.check_alloc(n_tensors, (int64_t)(sizeof(GgufTensorInfo) + sizeof(std::string) + 5 * sizeof(void*)), "tensor table");
+  tensors_.reserve((size_t)n_tensors);
   for (int64_t k = 0; k < n_tensors; ++k) {
     c.where(str("tensor table (tensor ", k + 1, " of ", n_tensors, ")"));
     GgufTensorInfo t;

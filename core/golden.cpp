@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "core/sha256.h"
 
 namespace gp {
@@ -110,6 +111,7 @@ Array<T> read_array(const H5::H5File& f, const std::string& path, const std::str
       a.shape.push_back((int64_t)d);
     }
     GP_CHECK(n <= kMaxGoldenElems, path, ": dataset ", ds_name, " is too large");
+    check_host_alloc(n, (int64_t)sizeof(T), str(path, ": dataset ", ds_name));
     a.data.resize(n);
     if (n) ds.read(a.data.data(), mem);
   } catch (const H5::Exception& e) {
@@ -178,8 +180,20 @@ std::string GoldenFile::attr_string(const std::string& obj, const std::string& n
       H5::Attribute a = o.openAttribute(name);
       GP_CHECK(a.getTypeClass() == H5T_STRING, path_, ": attribute ", obj, "@", name,
                " is not a string");
+      // one string: for a variable-length one HDF5 writes a pointer per element into the buffer
+      GP_CHECK(a.getSpace().getSimpleExtentNpoints() == 1, path_, ": attribute ", obj, "@", name,
+               " is not a single string");
+      const H5::StrType type = a.getStrType();
       std::string s;
-      a.read(a.getStrType(), s);
+      if (!type.isVariableStr()) {
+        a.read(type, s);
+        return s;
+      }
+      // through the C API: a null variable-length string is "" (the C++ API's read calls strlen on it)
+      char* p = nullptr;
+      if (H5Aread(a.getId(), type.getId(), &p) < 0) throw H5::AttributeIException("attr_string", "H5Aread failed");
+      if (p) s = p;
+      H5free_memory(p);
       return s;
     });
   } catch (const H5::Exception& e) {
@@ -259,6 +273,7 @@ std::vector<std::vector<T>> split_ragged(const std::string& path, const std::str
   std::vector<std::vector<T>> out;
   for (size_t k = 0; k + 1 < off.size(); ++k) {
     GP_CHECK(off[k] <= off[k + 1], path, ": ", name, "_offsets decrease at ", k);
+    GP_CHECK(off[k + 1] <= (int64_t)data.size(), path, ": ", name, "_offsets run past the end of ", name, " at ", k + 1);
     out.emplace_back(data.begin() + off[k], data.begin() + off[k + 1]);
   }
   return out;

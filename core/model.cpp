@@ -17,7 +17,9 @@
 
 #include "core/error.h"
 #include "core/gguf.h"
+#include "core/json_depth.h"
 #include "core/mapped_file.h"
+#include "core/memory.h"
 #include "core/quote.h"
 #include "core/safetensors.h"
 
@@ -219,10 +221,16 @@ json read_json(const std::string& file) {
   MappedFile f(file);
   const char* p = reinterpret_cast<const char*>(f.data());
   try {
-    return json::parse(p, p + f.size());
+    return json::parse(p, p + f.size(), json_depth_limit(file));
   } catch (const json::exception& e) {
     fail(file, ": bad JSON: ", one_line(e.what()));
   }
+}
+
+// the reference reads every weight for every token, so mapped weights count
+// against the host memory cap as much as owned copies do
+void check_weights_fit(const Model& m) {
+  check_host_alloc(m.weight_bytes(), str(m.path, ": model weights (", m.format, ", memory-mapped)"));
 }
 
 // ---------------------------------------------------------------------------
@@ -284,6 +292,7 @@ void load_hf(Model& m, const std::string& dir) {
     }
     m.layers.push_back(std::move(l));
   }
+  check_weights_fit(m);  // views of the mapped shards: sizes bounded by the files
 }
 
 // ---------------------------------------------------------------------------
@@ -378,6 +387,9 @@ TensorView gguf_view(const GgufTensorInfo& t) {
 // (i < hd/2, j in {0,1}); copy whole rows back into hf order.
 void unpermute_rope_rows(Model& m, TensorView& t, int n_head, int head_dim) {
   const int64_t rb = t.row_bytes(), half = head_dim / 2;
+  int64_t owned = 0;
+  for (const auto& b : m.owned) owned += (int64_t)b.size();
+  check_host_alloc(owned + t.nbytes, str(m.path, ": un-permuted copies of q/k weights (up to ", quote(t.name), ")"));
   std::vector<uint8_t> buf((size_t)t.nbytes);
   for (int64_t h = 0; h < n_head; ++h)
     for (int64_t j = 0; j < 2; ++j)
@@ -444,6 +456,7 @@ void load_gguf(Model& m, const std::string& path) {
 
   // shapes first, so the permutation below stays inside each tensor
   validate_model(m);
+  check_weights_fit(m);
   if (c.arch == Arch::Llama)
     for (auto& l : m.layers) {
       unpermute_rope_rows(m, l.wq, c.n_heads, c.head_dim);

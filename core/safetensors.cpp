@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "core/quote.h"
 
 namespace gp {
@@ -69,7 +70,7 @@ std::map<std::string, SafetensorsTensor> load_safetensors_file(const std::string
   const char* hb = reinterpret_cast<const char*>(file->data() + 8);
   json header;
   try {
-    header = json::parse(hb, hb + header_len);
+    header = json::parse(hb, hb + header_len, json_depth_limit(path));
   } catch (const json::exception& e) {
     fail(path, ": bad JSON header: ", one_line(e.what()));
   }
@@ -149,7 +150,7 @@ std::map<std::string, SafetensorsTensor> load_safetensors_dir(const std::string&
   const char* ib = reinterpret_cast<const char*>(index_file.data());
   json index;
   try {
-    index = json::parse(ib, ib + index_file.size());
+    index = json::parse(ib, ib + index_file.size(), json_depth_limit(index_path));
   } catch (const json::exception& e) {
     fail(index_path, ": bad JSON: ", one_line(e.what()));
   }

@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/gguf.h"
+#include "core/json_depth.h"
 #include "core/model.h"
 #include "core/quote.h"
 #include "core/tokenizer_internal.h"
@@ -190,7 +191,7 @@ std::string read_text(const std::string& path) {
 
 json parse_json(const std::string& path) {
   try {
-    return json::parse(read_text(path));
+    return json::parse(read_text(path), json_depth_limit(path));
   } catch (const json::exception& e) {
     fail(path, ": invalid JSON (", one_line(e.what()), ")");
   }
@@ -365,6 +366,13 @@ void parse_decoder(const std::string& where, const json& j, std::vector<Decoder>
   out.push_back(d);
 }
 
+// a token id the post-processor adds: an integer in [0, 2^31)
+int32_t post_processor_id(const std::string& where, const json& v) {
+  GP_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= INT32_MAX, where,
+           ": post_processor token ids must be integers in [0, 2^31)");
+  return v.get<int32_t>();
+}
+
 // what the post-processor adds around a single sequence (pairs are not used)
 void parse_post_processor(const std::string& where, const json& j, std::vector<int32_t>& prefix,
                           std::vector<int32_t>& suffix) {
@@ -394,7 +402,7 @@ void parse_post_processor(const std::string& where, const json& j, std::vector<i
                  quote(name), ", which is not in its special_tokens");
         const json& ids = specials.at(name).at("ids");
         GP_CHECK(ids.is_array(), where, ": post_processor special token ", quote(name), " has no ids list");
-        for (const auto& id : ids) (seen_a ? post : pre).push_back(id.get<int32_t>());
+        for (const auto& id : ids) (seen_a ? post : pre).push_back(post_processor_id(where, id));
       } else {
         fail(where, ": post_processor template item ", quote(item.dump()), " is neither Sequence nor SpecialToken");
       }
@@ -407,8 +415,8 @@ void parse_post_processor(const std::string& where, const json& j, std::vector<i
     const json& sep = o.at("sep");
     GP_CHECK(cls.is_array() && cls.size() == 2 && sep.is_array() && sep.size() == 2, where, ": post_processor ",
              t, " cls/sep are not [token, id]");
-    prefix.insert(prefix.begin(), cls[1].get<int32_t>());
-    suffix.push_back(sep[1].get<int32_t>());
+    prefix.insert(prefix.begin(), post_processor_id(where, cls[1]));
+    suffix.push_back(post_processor_id(where, sep[1]));
   } else {
     fail(where, ": post_processor ", quote(t),
          " is not supported (supported: Sequence, ByteLevel, TemplateProcessing, RobertaProcessing, BertProcessing)");

@@ -9,6 +9,7 @@
 #include <queue>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "core/quote.h"
 #include "core/tokenizer_internal.h"
 
@@ -27,6 +28,9 @@ Bpe::Bpe(std::unordered_map<std::string, int32_t> vocab,
     GP_CHECK(id >= 0 && id < (1 << 30), where, ": token ", quote(t), " has id ", id, " outside [0, 2^30)");
     max_id = std::max(max_id, id);
   }
+  // ids, not the number of tokens, size the reverse table: one huge id is a huge table
+  check_host_alloc((int64_t)max_id + 1, (int64_t)sizeof(std::string) + 1,
+                   str(where, ": vocabulary table for ids up to ", max_id));
   vocab_r_.assign((size_t)(max_id + 1), std::string());
   present_.assign((size_t)(max_id + 1), false);
   for (const auto& [t, id] : vocab_) {

@@ -245,8 +245,9 @@ Regex::Regex(const std::string& pattern, const std::string& where) : pattern_(pa
   const std::string p = to_pcre2(pattern);
   int err = 0;
   PCRE2_SIZE off = 0;
-  pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(), PCRE2_UTF | PCRE2_UCP, &err,
-                                 &off, nullptr);
+  // \C (one byte, even inside a character) is refused: pieces must stay UTF-8 for PCRE2_NO_UTF_CHECK
+  pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(),
+                                 PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &err, &off, nullptr);
   GP_CHECK(re, where, ": cannot compile regex ", quote(pattern), " (", pcre2_message(err), " at offset ", off,
            ")");
   pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);  // falls back to the interpreter when JIT is unavailable

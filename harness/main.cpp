@@ -3,6 +3,12 @@
 //   goldpath generate  token ids in, token ids out, with timings
 //   goldpath run       the main job: the default model, golden prompt, every
 //                      backend side by side, one table and a JSON run record
+// Global: --max-host-memory (core/memory.h). SIGINT/SIGTERM/SIGHUP remove a
+// run record being written and exit with 128 + the signal.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
@@ -16,6 +22,7 @@
 #include "core/generate.h"
 #include "core/chat.h"
 #include "core/golden.h"
+#include "core/memory.h"
 #include "core/tokenizer.h"
 #include "core/metrics.h"
 #include "harness/backends.h"
@@ -154,6 +161,8 @@ int cmd_verify(const VerifyArgs& a) {
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   GP_CHECK(in.good(), path, ": cannot open");
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) check_host_alloc((int64_t)st.st_size, path);
   std::stringstream ss;
   ss << in.rdbuf();
   GP_CHECK(!in.bad(), path, ": read error");
@@ -518,12 +527,35 @@ void add_sampler_options(CLI::App* c, SamplerConfig& s) {
   c->add_option("--seed", s.seed, "RNG seed (SplitMix64)")->capture_default_str();
 }
 
+// ---------------------------------------------------------------- signals
+// Async-signal-safe: unlink the record being written (if any), then _exit.
+extern "C" void on_terminate(int sig) {
+  if (const char* tmp = pending_temp_file()) ::unlink(tmp);
+  ::_exit(128 + sig);
+}
+
+void install_signal_handlers() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old;
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;  // nohup, background jobs
+    struct sigaction sa = {};
+    sa.sa_handler = on_terminate;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
+
 int main_impl(int argc, char** argv) {
   CLI::App app{"goldpath: the transformer generation path as a CPU reference and optimized CUDA, held to transformers' goldens"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("goldpath: error: ") + e.what() + "\n";
   });
+  std::string max_host_memory;
+  app.add_option("--max-host-memory", max_host_memory,
+                 std::string("cap on host memory, e.g. 8G or 512M (default: $") + kHostMemoryEnv +
+                     ", else 90% of physical RAM, " + human_bytes(default_host_memory_limit()) + " here)");
 
   VerifyArgs va;
   auto* v = app.add_subcommand("verify", "run every golden check with every available backend");
@@ -573,6 +605,8 @@ int main_impl(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (!max_host_memory.empty()) set_host_memory_limit(parse_byte_size(max_host_memory, "--max-host-memory"));
+  host_memory_limit();  // a malformed $GOLDPATH_MAX_HOST_MEMORY fails here, before any work
   ra.max_new_tokens_given = r->count("--max-new-tokens") > 0;
   ra.prompt_given = r->count("--prompt") > 0;
   ga.prompt_given = gcmd->count("--prompt") > 0;
@@ -589,6 +623,7 @@ int main_impl(int argc, char** argv) {
 }  // namespace gp
 
 int main(int argc, char** argv) {
+  gp::install_signal_handlers();
   try {
     return gp::main_impl(argc, argv);
   } catch (const gp::Error& e) {

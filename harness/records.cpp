@@ -5,7 +5,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,8 +21,33 @@
 
 namespace gp {
 
+namespace {
+
+// the temporary file in flight, for the signal handler: set before the file
+// exists, cleared after it is renamed or removed
+char g_pending[4096];
+volatile std::sig_atomic_t g_has_pending = 0;
+
+struct PendingTemp {
+  explicit PendingTemp(const std::string& tmp) {
+    if (tmp.size() >= sizeof g_pending) return;  // too long to register: no cleanup on a signal
+    std::memcpy(g_pending, tmp.c_str(), tmp.size() + 1);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    g_has_pending = 1;
+  }
+  ~PendingTemp() {
+    g_has_pending = 0;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+};
+
+}  // namespace
+
+const char* pending_temp_file() noexcept { return g_has_pending ? g_pending : nullptr; }
+
 void write_file_atomic(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  PendingTemp pending(tmp);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     GP_CHECK(out.good(), tmp, ": cannot create: ", std::strerror(errno));
@@ -30,6 +58,8 @@ void write_file_atomic(const std::string& path, const std::string& text) {
       fail(tmp, ": write failed");
     }
   }
+  if (const char* d = std::getenv("GOLDPATH_TEST_RECORD_DELAY_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atol(d)));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());

@@ -7,7 +7,12 @@
 namespace gp {
 
 // Writes text to path via path.tmp.<pid> and rename(); throws gp::Error.
+// Readers take only *.json, so a temporary file left by a SIGKILL is never read.
+// Test hook: $GOLDPATH_TEST_RECORD_DELAY_MS sleeps between writing and renaming.
 void write_file_atomic(const std::string& path, const std::string& text);
+// The temporary file write_file_atomic is writing now, or nullptr.
+// Async-signal-safe: a signal handler may unlink() it.
+const char* pending_temp_file() noexcept;
 // CPU model, cores, OS, compiler, build type, commit (when in a git checkout).
 nlohmann::json environment_json();
 // reports/runs/<UTC time>-<kind>-<pid>.json under the repository root (or under

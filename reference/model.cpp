@@ -6,12 +6,21 @@
 #include "reference/model.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "reference/ops.h"
 
 namespace gp::ref {
 namespace {
+
+// floats of scratch one forward of T tokens holds: x, xn, o, d (D); q, att (qdim);
+// k, v (kvdim); g, u, h (ffn)
+int64_t scratch_floats(const ModelConfig& c, int64_t T) {
+  const int64_t qdim = (int64_t)c.n_heads * c.head_dim, kvdim = (int64_t)c.n_kv_heads * c.head_dim;
+  return T * (4 * (int64_t)c.dim + 2 * qdim + 2 * kvdim + 3 * (int64_t)c.ffn_dim);
+}
 
 std::vector<float> to_f32(const TensorView& t) {
   std::vector<float> out(t.numel());
@@ -51,6 +60,26 @@ int64_t ReferenceBackend::memory_bytes() const {
   return m_.weight_bytes() + kv + peak_scratch_;
 }
 
+void ReferenceBackend::reserve(int64_t S, int64_t T) {
+  const ModelConfig& c = m_.cfg;
+  const int64_t kvdim = (int64_t)c.n_kv_heads * c.head_dim;
+  const int64_t have = (int64_t)k_cache_[0].capacity() / kvdim;  // tokens the cache can hold now
+  // the cache grows geometrically, up to the model's context
+  const int64_t tokens = have >= S ? have : std::min<int64_t>(std::max<int64_t>(S, 2 * have), c.max_seq_len);
+  // each part alone first (no overflow past these), then all together
+  check_host_alloc(2 * (int64_t)c.n_layers * tokens, kvdim * 4, str("reference KV cache for ", tokens, " tokens"));
+  check_host_alloc(T, 4 * scratch_floats(c, 1), str("reference scratch for a forward of ", T, " tokens"));
+  const int64_t kv = 2 * (int64_t)c.n_layers * tokens * kvdim * 4, scratch = 4 * scratch_floats(c, T);
+  const int64_t norms = 4 * (int64_t)c.dim * (2 * (int64_t)c.n_layers + 1), w = m_.weight_bytes();
+  const long double total = (long double)w + norms + kv + scratch;
+  check_host_alloc(total < (long double)INT64_MAX ? (int64_t)total : INT64_MAX,
+                   str("reference backend: weights ", human_bytes(w), " + KV cache for ", tokens, " tokens ",
+                       human_bytes(kv), " + scratch for ", T, " tokens ", human_bytes(scratch)));
+  if (tokens == have) return;
+  for (auto& l : k_cache_) l.reserve((size_t)(tokens * kvdim));
+  for (auto& l : v_cache_) l.reserve((size_t)(tokens * kvdim));
+}
+
 void ReferenceBackend::forward(const int32_t* tokens, int n, int pos, float* logits,
                                bool all_logits) {
   const ModelConfig& c = m_.cfg;
@@ -60,6 +89,7 @@ void ReferenceBackend::forward(const int32_t* tokens, int n, int pos, float* log
            " exceed the model's context of ", c.max_seq_len);
   const int64_t T = n, D = c.dim, hd = c.head_dim, Hq = c.n_heads, Hkv = c.n_kv_heads;
   const int64_t qdim = Hq * hd, kvdim = Hkv * hd, S = pos + T;
+  reserve(S, T);
   auto tap = [&](int layer, const char* point, const std::vector<float>& v, int64_t cols) {
     if (sink_) sink_->on_activation(layer, point, v.data(), T, cols);
   };

@@ -18,6 +18,10 @@ class ReferenceBackend : public Backend {
   int64_t memory_bytes() const override;
 
  private:
+  // grows the KV cache to hold S tokens and checks that it, the scratch of a
+  // forward of T tokens and the weights fit in the host memory cap
+  void reserve(int64_t S, int64_t T);
+
   const Model& m_;
   // norm weights as float32
   std::vector<std::vector<float>> attn_norm_, ffn_norm_;  // (layer, dim)

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gp {
@@ -27,12 +28,15 @@ inline std::string slurp(const std::string& p) {
   return ss.str();
 }
 
-inline Ran run_goldpath(const std::vector<std::string>& args) {
+// env: variables set for the child only
+inline Ran run_goldpath(const std::vector<std::string>& args,
+                        const std::vector<std::pair<std::string, std::string>>& env = {}) {
   static int seq = 0;
   const std::string base = (std::filesystem::temp_directory_path() / ("gp_cli_" + std::to_string(::getpid()) + "_" + std::to_string(seq++))).string();
   const std::string out = base + ".out", err = base + ".err";
   pid_t pid = ::fork();
   if (pid == 0) {
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     std::freopen(out.c_str(), "w", stdout);
     std::freopen(err.c_str(), "w", stderr);
     std::vector<char*> argv;

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""make_seeds.py: writes the text and HDF5 seeds of the fuzz targets (run by
+hand with golden/'s venv, not by ctest; the seeds are committed):
+tokenizer.json (+ tokenizer_config.json) pairs for tokenizer_json_fuzz, GGUF
+tokenizer descriptions for gguf_tokenizer_fuzz, small golden .h5 files for
+golden_fuzz, conversations for chat_fuzz and id sequences for
+detokenize_fuzz, all cut from the golden files, the golden tiny models and
+SmolLM2's GGUF. make_seeds.cpp writes the model-file seeds.
+    .venv-golden/bin/python tests/fuzz/make_seeds.py tests/fuzz/seeds
+"""
+import json
+import os
+import struct
+import sys
+
+import h5py
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODELS = os.path.join(ROOT, "golden", "models")
+SMOL_GGUF = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+CONFIG_SEPARATOR = b"\n#tokenizer_config.json\n"  # tokenizer_json_fuzz.cpp
+DETOK_ORDER = ["smollm2", "tiny-llama", "tiny-phi3"]  # detokenize_fuzz.cpp
+
+
+def put(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    print(f"{path} ({len(data)} bytes)")
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def small_smollm2_json(n_vocab):
+    """SmolLM2's tokenizer.json cut to the first n_vocab ids and the merges among them."""
+    j = json.loads(read(os.path.join(MODELS, "smollm2-tokenizer", "tokenizer.json")))
+    vocab = {t: i for t, i in j["model"]["vocab"].items() if i < n_vocab}
+    merges = []
+    for m in j["model"]["merges"]:
+        a, b = m.split(" ", 1) if isinstance(m, str) else m
+        if a in vocab and b in vocab and a + b in vocab:
+            merges.append(m)
+    j["model"]["vocab"] = vocab
+    j["model"]["merges"] = merges
+    j["added_tokens"] = [t for t in j["added_tokens"] if t["id"] < n_vocab]
+    return json.dumps(j, ensure_ascii=False).encode()
+
+
+def tokenizer_json(out):
+    d = os.path.join(out, "tokenizer_json_fuzz")
+    for name in ["tiny-llama", "tiny-phi3"]:
+        tj = read(os.path.join(MODELS, name, "tokenizer.json"))
+        cfg = read(os.path.join(MODELS, name, "tokenizer_config.json"))
+        put(os.path.join(d, f"{name}_with_config"), tj + CONFIG_SEPARATOR + cfg)
+    put(os.path.join(d, "tiny-llama_alone"), read(os.path.join(MODELS, "tiny-llama", "tokenizer.json")))
+    cfg = read(os.path.join(MODELS, "smollm2-tokenizer", "tokenizer_config.json"))
+    put(os.path.join(d, "smollm2_first1000_with_config"), small_smollm2_json(1000) + CONFIG_SEPARATOR + cfg)
+
+
+def esc(s):
+    """gguf_tokenizer_fuzz.cpp's escapes"""
+    return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+
+
+def gguf_description(model, pre, arch, tokens, merges, bos, eos, unk=None, pad=None, add_bos=None, extra=()):
+    """gguf_tokenizer_fuzz.cpp's line format; tokens: (type, score, text)."""
+    lines = [f"model {model}"]
+    if pre is not None:
+        lines.append(f"pre {pre}")
+    if arch is not None:
+        lines.append(f"arch {arch}")
+    for key, v in [("bos", bos), ("eos", eos), ("unk", unk), ("pad", pad), ("add_bos", add_bos)]:
+        if v is not None:
+            lines.append(f"{key} {v}")
+    lines += [f"tok {ty} {sc:g} {esc(t)}" for ty, sc, t in tokens]
+    lines += [f"merge {esc(m)}" for m in merges]
+    lines += list(extra)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def hf_tokens(name):
+    """(type, score, text) by id from a tokenizer.json: added special tokens are control (3)."""
+    j = json.loads(read(os.path.join(MODELS, name, "tokenizer.json")))
+    by_id = {i: (1, -float(i), t) for t, i in j["model"]["vocab"].items()}
+    for a in j["added_tokens"]:
+        by_id[a["id"]] = (3 if a["special"] else 4, 0.0, a["content"])
+    n = max(by_id) + 1
+    tokens = [by_id.get(i, (1, 0.0, f"<unused{i}>")) for i in range(n)]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in j["model"]["merges"]]
+    return tokens, merges
+
+
+def gguf_tokenizer(out):
+    d = os.path.join(out, "gguf_tokenizer_fuzz")
+    texts = ["text Hello, world! 123", "text <|im_start|>user\\nhi<|im_end|>", "text \\xe4\\xbd\\xa0\\xe5\\xa5\\xbd \\xf0\\x9f\\x98\\x80"]
+    tokens, merges = hf_tokens("tiny-llama")
+    put(os.path.join(d, "tiny-llama_gpt2"), gguf_description("gpt2", "smollm", "llama", tokens, merges, 1, 2, extra=texts))
+    tokens, merges = hf_tokens("tiny-phi3")
+    put(os.path.join(d, "tiny-phi3_llama_merges"),
+        gguf_description("llama", None, "phi3", tokens, merges, 1, 635, unk=0, pad=635, add_bos=1, extra=texts))
+    put(os.path.join(d, "tiny-phi3_llama_scores"),
+        gguf_description("llama", None, "llama", tokens, [], 1, 635, unk=0, add_bos=0, extra=texts + ["notypes"]))
+    if os.path.exists(SMOL_GGUF):
+        import gguf
+        r = gguf.GGUFReader(SMOL_GGUF)
+        f = r.fields
+        n = 1200
+        toks = [str(bytes(f["tokenizer.ggml.tokens"].parts[i]), "utf-8") for i in f["tokenizer.ggml.tokens"].data[:n]]
+        types = [int(f["tokenizer.ggml.token_type"].parts[i][0]) for i in f["tokenizer.ggml.token_type"].data[:n]]
+        kept = set(toks)
+        merges = []
+        for i in f["tokenizer.ggml.merges"].data:
+            m = str(bytes(f["tokenizer.ggml.merges"].parts[i]), "utf-8")
+            a, b = m.split(" ", 1)
+            if a in kept and b in kept and a + b in kept:
+                merges.append(m)
+        scalar = lambda k: int(f[k].parts[f[k].data[0]][0])
+        put(os.path.join(d, "smollm2_gguf_first1200"),
+            gguf_description("gpt2", "smollm", "llama", [(ty, 0.0, t) for ty, t in zip(types, toks)], merges,
+                             scalar("tokenizer.ggml.bos_token_id"), scalar("tokenizer.ggml.eos_token_id"),
+                             unk=scalar("tokenizer.ggml.unknown_token_id"), pad=scalar("tokenizer.ggml.padding_token_id"),
+                             add_bos=0, extra=texts))
+
+
+def copy_attrs(src, dst):
+    for k, v in src.attrs.items():
+        dst.attrs[k] = v
+
+
+def golden(out):
+    """Small golden files: the root attributes and a few groups of the real ones."""
+    d = os.path.join(out, "golden_fuzz")
+    os.makedirs(d, exist_ok=True)
+    with h5py.File(os.path.join(ROOT, "golden", "tiny_llama.h5"), "r") as src:
+        path = os.path.join(d, "tiny_llama_step1.h5")
+        with h5py.File(path, "w", libver="earliest") as dst:
+            copy_attrs(src, dst)
+            g = dst.create_group("model")
+            copy_attrs(src["model"], g)
+            s = src["model/decode/1"]
+            gd = g.create_group("decode/1")
+            copy_attrs(s, gd)
+            for name in ["embedding", "final_norm"]:
+                src.copy(s[name], gd, name=name)
+            src.copy(s["layers/0"], gd, name="layers/0")
+            for name in src["model"]:
+                obj = src["model"][name]
+                if isinstance(obj, h5py.Dataset) and obj.size <= 4096:
+                    src.copy(obj, g, name=name)
+        print(f"{path} ({os.path.getsize(path)} bytes)")
+    with h5py.File(os.path.join(ROOT, "golden", "tokenizers.h5"), "r") as src:
+        path = os.path.join(d, "tokenizers_chat_phi3.h5")
+        with h5py.File(path, "w", libver="earliest") as dst:
+            copy_attrs(src, dst)
+            c = dst.create_group("chat/phi3")
+            copy_attrs(src["chat/phi3"], c)
+            for name in sorted(src["chat/phi3"])[:2]:
+                src.copy(src["chat/phi3"][name], c, name=name)
+            t = dst.create_group("tokenizers/tiny-llama")
+            s = src["tokenizers/tiny-llama"]
+            copy_attrs(s, t)
+            for name in ["decode_extra_ids", "decode_extra_ids_offsets", "decode_extra_names_bytes",
+                         "decode_extra_names_offsets"]:
+                src.copy(s[name], t, name=name)
+        print(f"{path} ({os.path.getsize(path)} bytes)")
+
+
+def strings(g, name):
+    data = bytes(g[name + "_bytes"][()])
+    off = g[name + "_offsets"][()]
+    return [data[off[i]:off[i + 1]] for i in range(len(off) - 1)]
+
+
+def chat(out):
+    """flags, template, bos, eos, then role/content pairs, NUL-separated (chat_fuzz.cpp)."""
+    d = os.path.join(out, "chat_fuzz")
+    with h5py.File(os.path.join(ROOT, "golden", "tokenizers.h5"), "r") as f:
+        for name in f["chat"]:
+            base = f["chat"][name]
+            head = [base.attrs[k].encode() for k in ["template", "bos_token", "eos_token"]]
+            for conv in ["multi_turn_gen1", "system_multi_turn_gen0", "chinese_emoji_gen1"]:
+                if conv not in base:
+                    continue
+                g = base[conv]
+                fields = [bytes([int(g.attrs["add_generation_prompt"]) | 2])] + head
+                for role, content in zip(strings(g, "roles"), strings(g, "contents")):
+                    fields += [role, content]
+                put(os.path.join(d, f"{name}_{conv}"), b"\0".join(fields))
+
+
+def detokenize(out):
+    """byte 0: the tokenizer, then ids as u32 little-endian (detokenize_fuzz.cpp)."""
+    d = os.path.join(out, "detokenize_fuzz")
+    with h5py.File(os.path.join(ROOT, "golden", "tokenizers.h5"), "r") as f:
+        for idx, name in enumerate(DETOK_ORDER):
+            g = f["tokenizers"][name]
+            ids, off = g["ids_special"][()], g["ids_special_offsets"][()]
+            lines = [ids[off[i]:off[i + 1]] for i in range(len(off) - 1)]
+            # the lines with most distinct ids, and every hand-made decode sequence joined
+            picks = sorted(range(len(lines)), key=lambda i: -len(set(lines[i].tolist())))[:3]
+            for i in picks:
+                put(os.path.join(d, f"{name}_line{i}"), bytes([idx]) + struct.pack(f"<{len(lines[i])}I", *lines[i]))
+            extra = g["decode_extra_ids"][()]
+            put(os.path.join(d, f"{name}_decode_extra"), bytes([idx]) + struct.pack(f"<{len(extra)}I", *extra))
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "fuzz", "seeds")
+    tokenizer_json(out)
+    gguf_tokenizer(out)
+    golden(out)
+    chat(out)
+    detokenize(out)
+
+
+if __name__ == "__main__":
+    main()
