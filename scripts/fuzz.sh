@@ -56,11 +56,15 @@ fuzz_one() {
   for src in "$root/tests/fuzz/seeds/$t" "$root/tests/fuzz/regressions/$t"; do
     [[ -d "$src" ]] && cp -r "$src/." "$dir/corpus/"
   done
+  # inputs as long as the longest seed (regressions, some of them huge on purpose, are cut to it)
+  local max_len
+  max_len=$(find "$root/tests/fuzz/seeds/$t" -type f -printf '%s\n' | sort -n | tail -1)
+  ((max_len < 4096)) && max_len=4096
   local rc=0
   # goldpath's host memory cap (core/memory.h) below the fuzzer's limit: a size
   # that asks the cap must fail there; one that does not is the fuzzer's out-of-memory
   (cd "$dir" && LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp" GOLDPATH_MAX_HOST_MEMORY=$((rss / 2))M \
-     "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss" \
+     "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss" -max_len="$max_len" \
      -print_final_stats=1 -artifact_prefix="$dir/artifacts/" corpus >"$dir/log" 2>&1) || rc=$?
   echo "$rc" >"$dir/rc"
 }
