@@ -46,16 +46,6 @@ class Cap {
   bool had_ = false;
 };
 
-// fn throws gp::Error: one line containing every part of expect
-::testing::AssertionResult fails_with(const std::function<void()>& fn, const std::vector<std::string>& expect) {
-  const std::string msg = message_of(fn);
-  if (msg == "(no error)") return ::testing::AssertionFailure() << "no error";
-  if (msg.find('\n') != std::string::npos) return ::testing::AssertionFailure() << "not one line: " << msg;
-  for (const auto& e : expect)
-    if (msg.find(e) == std::string::npos) return ::testing::AssertionFailure() << "no '" << e << "' in: " << msg;
-  return ::testing::AssertionSuccess() << msg;
-}
-
 TEST(HostMemory, ParsesSizesWithSuffixes) {
   EXPECT_EQ(parse_byte_size("123", "x"), 123);
   EXPECT_EQ(parse_byte_size("64K", "x"), 64 << 10);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <functional>
@@ -39,6 +40,16 @@ inline std::string message_of(const std::function<void()>& fn) {
     return e.what();
   }
   return "(no error)";
+}
+
+// fn throws gp::Error: one line containing every part of expect
+inline ::testing::AssertionResult fails_with(const std::function<void()>& fn, const std::vector<std::string>& expect) {
+  const std::string msg = message_of(fn);
+  if (msg == "(no error)") return ::testing::AssertionFailure() << "no error";
+  if (msg.find('\n') != std::string::npos) return ::testing::AssertionFailure() << "not one line: " << msg;
+  for (const auto& e : expect)
+    if (msg.find(e) == std::string::npos) return ::testing::AssertionFailure() << "no '" << e << "' in: " << msg;
+  return ::testing::AssertionSuccess() << msg;
 }
 
 using Bytes = std::vector<uint8_t>;

@@ -95,16 +95,6 @@ std::vector<std::string> stream(const Tokenizer& t, const Ids& ids, bool skip = 
   return out;
 }
 
-// fn throws gp::Error: one printable line containing every part of expect
-::testing::AssertionResult fails_with(const std::function<void()>& fn, const std::vector<std::string>& expect) {
-  const std::string msg = message_of(fn);
-  if (msg == "(no error)") return ::testing::AssertionFailure() << "no error";
-  if (msg.find('\n') != std::string::npos) return ::testing::AssertionFailure() << "not one line: " << msg;
-  for (const auto& e : expect)
-    if (msg.find(e) == std::string::npos) return ::testing::AssertionFailure() << "no '" << e << "' in: " << msg;
-  return ::testing::AssertionSuccess() << msg;
-}
-
 // ---------------------------------------------------------------------------
 // SentencePiece-style BPE
 
