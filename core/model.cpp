@@ -22,6 +22,7 @@
 #include "core/memory.h"
 #include "core/quote.h"
 #include "core/safetensors.h"
+#include "core/synthetic.h"
 
 namespace gp {
 
@@ -511,6 +512,7 @@ void validate_model(const Model& m) {
 }
 
 std::unique_ptr<Model> load_model(const std::string& path) {
+  if (is_synthetic_spec(path)) return make_synthetic_model(path);  // "synthetic:<preset>[:<dtype>]"
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) fail(path, ": ", std::strerror(errno));
   auto m = std::make_unique<Model>();

@@ -86,7 +86,8 @@ struct Model {
 };
 
 // path: a .gguf file or a Hugging Face directory (config.json + model.safetensors
-// or model.safetensors.index.json + shards). Throws gp::Error naming the file
+// or model.safetensors.index.json + shards), or "synthetic:<preset>[:<dtype>]"
+// (core/synthetic.h). Throws gp::Error naming the file
 // and the problem for anything missing, malformed or unsupported.
 std::unique_ptr<Model> load_model(const std::string& path);
 

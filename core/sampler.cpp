@@ -63,46 +63,12 @@ int32_t Sampler::sample(const float* logits, const std::vector<int32_t>& history
   } else {
     std::sort(order_.begin(), order_.end(), before);
   }
-  // 5. probabilities in sorted order
+  // 5. probabilities in sorted order (sampler_exp: the same bits as the GPU)
   probs_.resize(n);
   const double lmax = work_[order_[0]];
-  double total = 0;
-  for (int i = 0; i < n; i++) {
-    probs_[i] = std::exp((double)work_[order_[i]] - lmax);
-    total += probs_[i];
-  }
-  // 6. top-p: shortest prefix reaching top_p
-  if (cfg_.top_p < 1.0f) {
-    double cum = 0;
-    int keep = n;
-    for (int i = 0; i < n; i++) {
-      cum += probs_[i] / total;
-      if (cum >= cfg_.top_p) {
-        keep = i + 1;
-        break;
-      }
-    }
-    n = keep;
-    total = 0;
-    for (int i = 0; i < n; i++) total += probs_[i];
-  }
-  // 7. min-p relative to the most likely candidate
-  if (cfg_.min_p > 0.0f) {
-    const double threshold = (double)cfg_.min_p * (probs_[0] / total);
-    int keep = 1;
-    while (keep < n && probs_[keep] / total >= threshold) keep++;
-    n = keep;
-    total = 0;
-    for (int i = 0; i < n; i++) total += probs_[i];
-  }
-  // 8. one draw
-  const double u = uniform01(splitmix64_next(&state_)) * total;
-  double cum = 0;
-  for (int i = 0; i < n; i++) {
-    cum += probs_[i];
-    if (cum > u) return order_[i];
-  }
-  return order_[n - 1];
+  for (int i = 0; i < n; i++) probs_[i] = sampler_exp((double)work_[order_[i]] - lmax);
+  // 6-8. top-p, min-p, one draw
+  return order_[sampler_pick(probs_.data(), n, cfg_.top_p, cfg_.min_p, &state_)];
 }
 
 }  // namespace gp

@@ -9,6 +9,7 @@
 //  4. candidates sorted by logit descending, ties by lower id; top_k > 0
 //     keeps the first top_k
 //  5. probabilities p_i = exp(l_i - l_max) / sum, in double, in sorted order
+//     (exp is sampler_exp, so every backend gets the same bits)
 //  6. top_p < 1: keep the shortest prefix whose cumulative p >= top_p (at least one)
 //  7. min_p > 0: keep candidates with p_i >= min_p * p_max (renormalized after 6)
 //  8. u = the next draw of the RNG in [0, 1) (SplitMix64, 53 bits); walk the kept

@@ -8,7 +8,8 @@
 // add_bos_token/add_eos_token, the post-processor decides) or
 // from GGUF metadata exactly as transformers' integrations/gguf builds it
 // (gpt2: byte-level BPE; llama: SentencePiece-style BPE with byte fallback).
-// StreamDecoder is tokenizers' DecodeStream (step_decode_stream).
+// StreamDecoder is tokenizers' DecodeStream (step_decode_stream), except that
+// it resynchronizes where DecodeStream raises InvalidPrefix.
 #include "core/tokenizer.h"
 
 #include <sys/stat.h>
@@ -827,6 +828,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::for_model(const Model& m) {
+  GP_CHECK(m.format != "synthetic", m.path, ": synthetic models have no tokenizer; give token ids (--prompt-ids)");
   if (m.format == "gguf") {
     GP_CHECK(m.gguf, m.path, ": GGUF model without its metadata");
     return from_gguf(*m.gguf);
@@ -854,9 +856,13 @@ std::string StreamDecoder::step(int32_t id) {
   ids_.push_back(id);
   const std::string s = t_.decode(ids_, skip_);
   if (s.size() > prefix_.size() && !ends_bad(s)) {
-    GP_CHECK(s.compare(0, prefix_.size(), prefix_) == 0, "tokenizer stream decode: the text of the window no longer "
-             "starts with the text already returned (id ", id, ")");
-    std::string out = s.substr(prefix_.size());
+    // where tokenizers raises InvalidPrefix (the window's text no longer
+    // starts with what was returned), resynchronize: return what follows the
+    // longest common prefix (cut back to a character boundary) and go on
+    size_t keep = 0;
+    while (keep < prefix_.size() && prefix_[keep] == s[keep]) ++keep;
+    while (keep > 0 && keep < s.size() && ((uint8_t)s[keep] & 0xC0) == 0x80) --keep;
+    std::string out = s.substr(keep);
     const size_t new_prefix_index = ids_.size() - prefix_index_;
     ids_.erase(ids_.begin(), ids_.begin() + (std::ptrdiff_t)prefix_index_);
     prefix_ = t_.decode(ids_, skip_);

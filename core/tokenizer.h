@@ -54,6 +54,12 @@ class Tokenizer {
 // decodes a short window of ids with and without the new id and returns the
 // new text, or "" while the text so far ends in an incomplete character
 // (U+FFFD), so a character spanning several tokens is never printed broken.
+// Where DecodeStream raises InvalidPrefix (the window's text stops starting
+// with the text it returned: byte-fallback tokens "A" + <0xE4> becoming two
+// U+FFFD once the next token comes, or clean_up_tokenization_spaces turning
+// " ." into "."), this resynchronizes instead: it returns what follows the
+// longest common prefix and goes on, so ids inside the vocabulary never fail
+// a stream midway.
 class StreamDecoder {
  public:
   StreamDecoder(const Tokenizer& t, bool skip_special_tokens);

@@ -40,6 +40,14 @@ constexpr Tolerance kReferenceVsGolden{0.05, 16 * 1.1920929e-7, 1e-30,
 constexpr Tolerance kHalfStorageVsReference{2.0, 2.0 / 1024, 1e-30,
                                             "float16 storage: 2x the oracle's float16 noise"};
 
+// A float32 kernel reduction (softmax over a vocabulary row) against the
+// double reference: each thread sums up to ~150 terms (a 150k vocabulary over
+// 1024 threads) and a 10-level tree combines them, so the sum is off by at
+// most ~160 float32 roundings, plus a few for exp and the division; 256 ulps
+// of the largest value bounds that with margin and still flags a wrong term.
+constexpr Tolerance kFloatReductionVsReference{0.0, 256 * 1.1920929e-7, 1e-30,
+                                               "float32 reduction: 256 ulps of the largest value"};
+
 // Greedy tokens and their decoded text must match exactly: a token that
 // differs changes everything after it.
 

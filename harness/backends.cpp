@@ -1,18 +1,52 @@
-// backends.cpp: backend selection (backends.h). CUDA backends join this table
-// when kernels/ provides them.
+// backends.cpp: backend selection (backends.h). The CUDA backends ("cuda":
+// goldpath's kernels, "cublas": cuBLAS for every linear) join the table when
+// this build has kernels/ (GOLDPATH_HAVE_CUDA) and a device is present.
 #include "harness/backends.h"
 
 #include "core/error.h"
 #include "reference/model.h"
 #include "reference/registry.h"
+#ifdef GOLDPATH_HAVE_CUDA
+#include "kernels/backend.h"
+#include "kernels/device.h"
+#include "kernels/registry.h"
+#endif
 
 namespace gp {
+namespace {
 
-std::vector<std::string> available_backends() { return {"reference"}; }
+const char* const kCudaBackends[] = {"cuda", "cublas"};
+
+// "" when the CUDA backends can run here, else why not
+std::string cuda_unavailable() {
+#ifdef GOLDPATH_HAVE_CUDA
+  static const std::string why = [] {
+    std::string w;
+    return cuda::device_count(&w) > 0 ? std::string() : (w.empty() ? std::string("no CUDA device") : w);
+  }();
+  return why;
+#else
+  return "this build has no CUDA (kernels/ is built only when CMake finds nvcc)";
+#endif
+}
+
+bool is_cuda_backend(const std::string& name) { return name == "cuda" || name == "cublas"; }
+
+}  // namespace
+
+std::vector<std::string> available_backends() {
+  std::vector<std::string> out = {"reference"};
+  if (cuda_unavailable().empty())
+    for (const char* b : kCudaBackends) out.push_back(b);
+  return out;
+}
 
 std::map<std::string, std::string> unavailable_backends() {
-  return {{"cuda", "the CUDA backend is not implemented in this build yet"},
-          {"cublas", "the cuBLAS backend is not implemented in this build yet"}};
+  std::map<std::string, std::string> out;
+  const std::string why = cuda_unavailable();
+  if (!why.empty())
+    for (const char* b : kCudaBackends) out[b] = why;
+  return out;
 }
 
 std::vector<std::string> select_backends(const std::string& arg) {
@@ -30,12 +64,28 @@ std::vector<std::string> select_backends(const std::string& arg) {
 
 std::unique_ptr<Backend> make_backend(const std::string& name, const Model& m) {
   if (name == "reference") return std::make_unique<ref::ReferenceBackend>(m);
+  if (is_cuda_backend(name)) {
+    const std::string why = cuda_unavailable();
+    if (!why.empty()) fail("backend ", name, " cannot be created: ", why);
+#ifdef GOLDPATH_HAVE_CUDA
+    return std::make_unique<cuda::CudaBackend>(m, name == "cublas" ? cuda::Flavor::Cublas : cuda::Flavor::Custom);
+#endif
+  }
   fail("backend ", name, " cannot be created here");
 }
 
 const std::map<std::string, OpFn>& backend_ops(const std::string& name) {
   if (name == "reference") return ref::reference_ops();
-  fail("backend ", name, " has no op table");
+#ifdef GOLDPATH_HAVE_CUDA
+  if (name == "cuda") return cuda::cuda_ops();
+  if (name == "cublas") return cuda::cublas_ops();
+#endif
+  fail("backend ", name, " has no op table", is_cuda_backend(name) ? ": " + cuda_unavailable() : std::string());
+}
+
+DType storage_dtype(const std::string& name) {
+  // any other backend (a test's wrapper, say) is held to the strictest bound
+  return is_cuda_backend(name) ? DType::F16 : DType::F32;
 }
 
 }  // namespace gp

@@ -21,5 +21,8 @@ std::vector<std::string> select_backends(const std::string& arg);
 std::unique_ptr<Backend> make_backend(const std::string& name, const Model& m);
 // The backend's op table, for per-op golden checks.
 const std::map<std::string, OpFn>& backend_ops(const std::string& name);
+// How the backend stores activations (F16 for the CUDA backends, F32 for the
+// reference and any other name): picks the tolerance its results are held to.
+DType storage_dtype(const std::string& name);
 
 }  // namespace gp

@@ -3,6 +3,9 @@
 //   goldpath generate  token ids in, token ids out, with timings
 //   goldpath run       the main job: the default model, golden prompt, every
 //                      backend side by side, one table and a JSON run record
+//   goldpath bench     speed and memory of every backend (harness/bench.h)
+//   goldpath compare   regression gate between bench records (harness/compare.h)
+//   goldpath report    Markdown report with plots from bench records (harness/report.h)
 // Global: --max-host-memory (core/memory.h). SIGINT/SIGTERM/SIGHUP remove a
 // run record being written and exit with 128 + the signal.
 #include <signal.h>
@@ -26,6 +29,9 @@
 #include "core/tokenizer.h"
 #include "core/metrics.h"
 #include "harness/backends.h"
+#include "harness/bench.h"
+#include "harness/compare.h"
+#include "harness/report.h"
 #include "harness/records.h"
 #include "harness/table.h"
 #include "harness/verify.h"
@@ -265,6 +271,7 @@ struct GenerateArgs {
   int max_new_tokens = 64;
   SamplerConfig sampler;
   bool ignore_eos = false;
+  std::string vram_budget;
 };
 
 json result_json(const std::string& model, const std::string& backend, const GenerateResult& r,
@@ -292,6 +299,7 @@ int cmd_generate(const GenerateArgs& a) {
   std::unique_ptr<Tokenizer> tok;
   if (a.prompt_given) tok = Tokenizer::for_model(*model);
   const Prompt prompt = make_prompt(a.prompt, *model, tok.get());
+  enforce_vram_budget(a.vram_budget, *model, backends, (int64_t)prompt.ids.size() + a.max_new_tokens, (int64_t)prompt.ids.size());
   ModelConfig cfg = model->cfg;
   cfg.eos_ids = prompt.stop_ids;
   GenerateOptions opt;
@@ -339,6 +347,7 @@ struct RunArgs {
   bool prompt_given = false;
   int max_new_tokens = 64;
   bool max_new_tokens_given = false;  // else the golden's own count
+  std::string vram_budget;
 };
 
 int cmd_run(const RunArgs& a) {
@@ -408,6 +417,7 @@ int cmd_run(const RunArgs& a) {
     backends.erase(std::remove(backends.begin(), backends.end(), "reference"), backends.end());
     backends.insert(backends.begin(), "reference");
   }
+  enforce_vram_budget(a.vram_budget, *model, backends, (int64_t)prompt.ids.size() + max_new, (int64_t)prompt.ids.size());
   const int64_t V = model->cfg.vocab_size;
 
   std::printf("goldpath run: %s, %zu prompt tokens, greedy, up to %d new tokens, backends: ", a.model.c_str(),
@@ -580,6 +590,7 @@ int main_impl(int argc, char** argv) {
   gcmd->add_option("--format", ga.format)->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   gcmd->add_flag("--ignore-eos", ga.ignore_eos, "do not stop at the model's EOS or end-of-turn ids");
   add_sampler_options(gcmd, ga.sampler);
+  add_vram_budget_option(gcmd, ga.vram_budget);
 
   RunArgs ra;
   auto* r = app.add_subcommand("run", "the main job: every backend side by side on the default model, held to its golden");
@@ -588,6 +599,14 @@ int main_impl(int argc, char** argv) {
   r->add_option("--prompt-ids", ra.prompt_ids, "comma-separated token ids instead of a message")->delimiter(',');
   r->add_option("--max-new-tokens", ra.max_new_tokens, "default: the golden's own count, else 64")->check(CLI::NonNegativeNumber);
   r->add_option("--backend", ra.backend, "backend name or 'all'")->capture_default_str();
+  add_vram_budget_option(r, ra.vram_budget);
+
+  BenchArgs ba;
+  auto* bcmd = add_bench_command(app, ba);
+  CompareArgs ca;
+  auto* ccmd = add_compare_command(app, ca);
+  ReportArgs rpa;
+  auto* rpcmd = add_report_command(app, rpa);
 
   TokenizeArgs ta;
   auto* tcmd = app.add_subcommand("tokenize", "text to token ids");
@@ -617,6 +636,9 @@ int main_impl(int argc, char** argv) {
   if (v->parsed()) return cmd_verify(va);
   if (gcmd->parsed()) return cmd_generate(ga);
   if (r->parsed()) return cmd_run(ra);
+  if (bcmd->parsed()) return cmd_bench(ba);
+  if (ccmd->parsed()) return cmd_compare(ca);
+  if (rpcmd->parsed()) return cmd_report(rpa);
   if (tcmd->parsed()) return cmd_tokenize(ta);
   if (dcmd->parsed()) return cmd_detokenize(da);
   return 2;

@@ -31,7 +31,8 @@ struct CheckResult {
 std::string repo_root();
 // "default" -> the SmolLM2 GGUF fetched by scripts/fetch_model.sh; a path
 // relative to the repository root (as golden files name their models) or to
-// the current folder -> that path. Throws gp::Error when it does not exist.
+// the current folder -> that path; "synthetic:<preset>[:<dtype>]" -> itself.
+// Throws gp::Error when it does not exist.
 std::string resolve_model(const std::string& arg);
 
 // Every op case under /ops against impl (op name -> function).

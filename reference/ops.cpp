@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/rope.h"
 
 namespace gp::ref {
 
@@ -50,18 +51,13 @@ void linear(float* out, const float* x, DType wt, const uint8_t* w, int64_t T, i
   }
 }
 
-float rope_angle(int64_t pos, int64_t i, int64_t hd, double theta) {
-  const float inv_freq = 1.0f / std::pow((float)theta, (float)(2 * i) / (float)hd);
-  return (float)pos * inv_freq;
-}
-
 void rope(float* out, const float* x, const int32_t* positions, int64_t T, int64_t H, int64_t hd,
           double theta) {
-  GP_CHECK(hd % 2 == 0, "rope: head size ", hd, " is odd");
+  const std::vector<float> inv_freq = rope_inv_freq(hd, theta);  // (hd/2)
   const int64_t half = hd / 2;
   for (int64_t t = 0; t < T; t++)
     for (int64_t i = 0; i < half; i++) {
-      const double a = rope_angle(positions[t], i, hd, theta);
+      const double a = rope_angle(positions[t], inv_freq[i]);
       const double c = (float)std::cos(a), s = (float)std::sin(a);  // float32 tables as transformers
       for (int64_t h = 0; h < H; h++) {
         const float* xr = x + (t * H + h) * hd;

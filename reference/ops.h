@@ -20,7 +20,8 @@ void rmsnorm(float* out, const float* x, const float* weight, int64_t T, int64_t
 void linear(float* out, const float* x, DType wt, const uint8_t* w, int64_t T, int64_t K, int64_t N);
 
 // x: (T, H, hd), positions: (T) -> out: (T, H, hd); rotate-half RoPE
-// (transformers' convention: pairs (i, i + hd/2)). out may equal x.
+// (transformers' convention: pairs (i, i + hd/2)), angles from core/rope.h.
+// out may equal x.
 void rope(float* out, const float* x, const int32_t* positions, int64_t T, int64_t H, int64_t hd,
           double theta);
 
@@ -39,9 +40,5 @@ void add(float* out, const float* a, const float* b, int64_t n);
 
 // x: (T, N) -> out: (T, N); softmax over the last axis
 void softmax(float* out, const float* x, int64_t T, int64_t N);
-
-// RoPE frequency of pair i (0 <= i < hd/2), as transformers computes it in float32:
-// inv_freq = 1 / theta^(2i/hd), angle = float(pos) * inv_freq.
-float rope_angle(int64_t pos, int64_t i, int64_t hd, double theta);
 
 }  // namespace gp::ref

@@ -3,7 +3,7 @@
 # fetches the default model, configures and builds (incrementally: a second
 # run reuses everything already there).
 #   GOLDPATH_BUILD_DIR   build folder (default: build)
-#   GOLDPATH_CUDA_ARCHS  CUDA architectures (default: 75;80;86;89;90)
+#   GOLDPATH_CUDA_ARCHS  CUDA architectures (default: 75;80-real;86-real;89-real;90-real)
 #   GOLDPATH_CMAKE_ARGS  extra cmake arguments
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -148,6 +148,18 @@ TEST(TokenizerSpm, StreamHoldsBackIncompleteCharacters) {
   EXPECT_EQ(stream(*t, {0, 0, 22}), (std::vector<std::string>{"<unk>", "<unk>", "<|user|>"}));
 }
 
+// <0x0A> alone is "\n", but <0x0A><0xE4> is not UTF-8, so byte fallback makes
+// it two U+FFFD: the window's text stops starting with the "\n" already
+// returned, where tokenizers' DecodeStream raises InvalidPrefix; the stream
+// goes on with the whole new text of the window
+TEST(TokenizerSpm, StreamResynchronizesWhenByteFallbackRewritesReturnedText) {
+  Dir d;
+  auto t = from_json(d, kSpmJson);
+  ASSERT_EQ(t->decode({6, 3, 19}, false), kFFFD + kFFFD + " hello");
+  EXPECT_EQ(stream(*t, {6, 3, 19}), (std::vector<std::string>{"\n", "", kFFFD + kFFFD + " hello"}));
+  EXPECT_EQ(stream(*t, {6, 3, 4, 5, 19}), (std::vector<std::string>{"\n", "", "", "中", " hello"}));
+}
+
 TEST(TokenizerSpm, VocabularyAndSpecialTokens) {
   Dir d;
   auto t = from_json(d, kSpmJson, R"({"bos_token": "<s>", "eos_token": {"content": "</s>"},
@@ -203,6 +215,20 @@ TEST(TokenizerByteLevel, StreamWaitsForTheWholeEmoji) {
   EXPECT_EQ(stream(*t, {240, 159, 144, 148}), (std::vector<std::string>{"", "", "", "🐔"}));
   EXPECT_EQ(stream(*t, {261, 260, 255, 128}), (std::vector<std::string>{"<|im_start|>", " hello", "", ""}));
   EXPECT_EQ(stream(*t, {261, 260}, true), (std::vector<std::string>{"", " hello"}));
+}
+
+// clean_up_tokenization_spaces turns " ." into "." across tokens: the
+// window's text stops starting with the " " already returned, where
+// tokenizers' DecodeStream raises InvalidPrefix; the stream goes on with what
+// follows the common prefix (the space, already printed, stays printed)
+TEST(TokenizerByteLevel, StreamResynchronizesWhenCleanUpRewritesReturnedText) {
+  Dir d;
+  const std::string cfg = R"({"clean_up_tokenization_spaces": true,
+    "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": true})";
+  auto t = from_json(d, byte_level_json().dump(), cfg);
+  ASSERT_EQ(t->decode({104, 32, 46, 120}, false), "h.x");
+  EXPECT_EQ(stream(*t, {104, 32, 46, 120}), (std::vector<std::string>{"h", " ", "", ".x"}));
+  EXPECT_EQ(stream(*t, {104, 32, 44, 32, 260}), (std::vector<std::string>{"h", " ", "", ", ", " hello"}));
 }
 
 TEST(TokenizerByteLevel, MergesAsStringsOrPairsAreTheSame) {

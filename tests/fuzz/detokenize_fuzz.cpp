@@ -6,9 +6,9 @@
 // modulo (vocab size + 4), so mostly inside the vocabulary and sometimes just
 // past it; with the top bit set it is the word as an int32 (negative). Ids are
 // decoded in both skip modes and streamed. Ids outside the vocabulary must be
-// a gp::Error; ids inside must decode without one, and a stream that takes
-// them all must give pieces that join to a prefix of the whole decode (when
-// that has no U+FFFD).
+// a gp::Error; ids inside must decode and stream without one, and the
+// stream's pieces must join to a prefix of the whole decode (when that has no
+// U+FFFD).
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -55,8 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const gp::Error&) {
       if (in_range) throw;
     }
-    // the stream may refuse ids inside the vocabulary too: like tokenizers'
-    // DecodeStream (InvalidPrefix) when the window's text stops extending what it returned
+    // where tokenizers' DecodeStream raises InvalidPrefix (byte tokens that
+    // are not UTF-8 becoming U+FFFDs, one per byte, once the next token comes)
+    // the stream resynchronizes: ids inside the vocabulary never fail it
     std::string streamed;
     bool finished = false;
     try {
@@ -65,11 +66,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       finished = true;
       if (!in_range) gpfuzz::broken("stream decode accepted an id outside the vocabulary");
     } catch (const gp::Error& e) {
+      if (in_range) throw;
       gpfuzz::rejected("StreamDecoder", e);
     }
     // (where bytes do not form UTF-8, a window may join them differently than
     // the whole decode does, in tokenizers too: only clean text is compared)
-    if (finished && whole.find("\xEF\xBF\xBD") == std::string::npos && whole.compare(0, streamed.size(), streamed) != 0)
+    const bool clean = whole.find("\xEF\xBF\xBD") == std::string::npos;
+    if (finished && clean && whole.compare(0, streamed.size(), streamed) != 0)
       gpfuzz::broken("streamed text is not a prefix of the whole decode");
     sink = sink + whole.size() + streamed.size();
   }

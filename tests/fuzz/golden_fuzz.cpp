@@ -6,8 +6,12 @@
 // like golden/FORMAT.md's ragged encodings are read as strings and id lists.
 // libhdf5 (1.10.8, Debian 12) itself crashes on some corrupt files within
 // seconds of fuzzing; examples are in tests/fuzz/hdf5_crashes/ (named after the
-// crashing HDF5 function), outside the regression test: HDF5 is not hardened
-// against hostile files, so golden files must be trusted (MANIFEST.sha256).
+// crashing HDF5 function), outside the regression test: a golden file is only
+// as safe as libhdf5 unless its sha256 is checked before HDF5 opens it, and
+// goldpath checks it (golden/MANIFEST.sha256, harness verify and run). So CI
+// does not fuzz this target (its findings would be libhdf5's); it replays its
+// seeds and regressions in ctest, and `scripts/fuzz.sh golden_fuzz` fuzzes it
+// on demand, e.g. after a change to core/golden.cpp.
 #include <cstdint>
 #include <string>
 #include <vector>

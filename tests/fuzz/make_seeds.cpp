@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
              gptest::safetensors_bytes(ts));
   }
   put_file(out + "/safetensors_fuzz/empty_tensor.safetensors",
-           gptest::safetensors_bytes({{"empty", "F32", {0, 4}, {}}, {"scalar", "F16", {}, gptest::encode_f16({1.5f})}}));
+           gptest::safetensors_bytes(
+               {{"empty", "F32", {0, 4}, {}}, {"scalar", "F16", {}, gptest::encode_f16({1.5f})}}));
 
   // config_fuzz
   put_file(out + "/config_fuzz/llama_config.json", llama.config().dump(2));

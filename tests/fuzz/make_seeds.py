@@ -59,6 +59,58 @@ def tokenizer_json(out):
     put(os.path.join(d, "tiny-llama_alone"), read(os.path.join(MODELS, "tiny-llama", "tokenizer.json")))
     cfg = read(os.path.join(MODELS, "smollm2-tokenizer", "tokenizer_config.json"))
     put(os.path.join(d, "smollm2_first1000_with_config"), small_smollm2_json(1000) + CONFIG_SEPARATOR + cfg)
+    tokenizer_json_variants(d)
+
+
+def tokenizer_json_variants(d):
+    """The tiny tokenizers with the other components goldpath reads swapped in
+    (so the fuzzer starts from each of them): Metaspace, Split with every
+    behavior, Digits, regex Replace, Strip, Roberta and Sequence
+    post-processors, 'a b' merges, added-token flags, and the other
+    tokenizer_config.json forms (added_tokens_decoder, named chat templates)."""
+    phi3 = json.loads(read(os.path.join(MODELS, "tiny-phi3", "tokenizer.json")))
+    phi3["normalizer"] = None
+    phi3["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False}
+    phi3["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False},
+        {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 1}]}
+    phi3["post_processor"] = {"type": "Sequence", "processors": [
+        {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                                  {"Sequence": {"id": "A", "type_id": 0}},
+                                                  {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+         "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]},
+                            "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}]}
+    phi3["model"]["merges"] = [" ".join(m) for m in phi3["model"]["merges"]]
+    cfg = {"bos_token": {"content": "<s>", "special": True}, "eos_token": "</s>", "unk_token": "<unk>",
+           "additional_special_tokens": ["<|user|>", {"content": "<|assistant|>", "lstrip": True}],
+           "added_tokens_decoder": {"0": {"content": "<unk>", "special": True},
+                                    "640": {"content": "<|user|>", "special": True, "rstrip": True},
+                                    "641": {"content": "<|assistant|>", "special": True}},
+           "chat_template": [{"name": "default", "template": "{{ messages }}"}, {"name": "tool_use", "template": "x"}],
+           "clean_up_tokenization_spaces": True,
+           "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": True}
+    put(os.path.join(d, "tiny-phi3_metaspace_variant"),
+        json.dumps(phi3, ensure_ascii=False).encode() + CONFIG_SEPARATOR + json.dumps(cfg).encode())
+
+    llama = json.loads(read(os.path.join(MODELS, "tiny-llama", "tokenizer.json")))
+    llama["normalizer"] = {"type": "Sequence", "normalizers": [
+        {"type": "Replace", "pattern": {"Regex": "\\s{2,}"}, "content": " "},
+        {"type": "Replace", "pattern": {"String": "\t"}, "content": "    "}]}
+    behaviors = ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]
+    llama["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": "\\p{P}"}, "behavior": b, "invert": i}
+        for b, i in zip(behaviors, [False, True, False, True, False])] + [
+        {"type": "Split", "pattern": {"String": "  "}, "behavior": "Removed", "invert": False},
+        {"type": "Digits", "individual_digits": False},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}]}
+    llama["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"Regex": "x+"}, "content": "y"}, {"type": "ByteLevel"}]}
+    llama["post_processor"] = {"type": "RobertaProcessing", "sep": ["<|im_end|>", 2], "cls": ["<|im_start|>", 1],
+                               "trim_offsets": True, "add_prefix_space": False}
+    llama["model"]["ignore_merges"] = True
+    llama["added_tokens"].append({"id": 512, "content": "<x>", "single_word": True, "lstrip": True, "rstrip": True,
+                                  "normalized": True, "special": False})
+    put(os.path.join(d, "tiny-llama_split_variant"), json.dumps(llama, ensure_ascii=False).encode())
 
 
 def esc(s):
@@ -96,14 +148,23 @@ def hf_tokens(name):
 
 def gguf_tokenizer(out):
     d = os.path.join(out, "gguf_tokenizer_fuzz")
-    texts = ["text Hello, world! 123", "text <|im_start|>user\\nhi<|im_end|>", "text \\xe4\\xbd\\xa0\\xe5\\xa5\\xbd \\xf0\\x9f\\x98\\x80"]
+    texts = ["text Hello, world! 123", "text <|im_start|>user\\nhi<|im_end|>",
+             "text \\xe4\\xbd\\xa0\\xe5\\xa5\\xbd \\xf0\\x9f\\x98\\x80"]
     tokens, merges = hf_tokens("tiny-llama")
-    put(os.path.join(d, "tiny-llama_gpt2"), gguf_description("gpt2", "smollm", "llama", tokens, merges, 1, 2, extra=texts))
+    put(os.path.join(d, "tiny-llama_gpt2"),
+        gguf_description("gpt2", "smollm", "llama", tokens, merges, 1, 2, extra=texts))
     tokens, merges = hf_tokens("tiny-phi3")
     put(os.path.join(d, "tiny-phi3_llama_merges"),
         gguf_description("llama", None, "phi3", tokens, merges, 1, 635, unk=0, pad=635, add_bos=1, extra=texts))
     put(os.path.join(d, "tiny-phi3_llama_scores"),
         gguf_description("llama", None, "llama", tokens, [], 1, 635, unk=0, add_bos=0, extra=texts + ["notypes"]))
+    # the llama3 pre-tokenizer, user-defined tokens (type 4), add_eos, flags stored as integers
+    tokens, merges = hf_tokens("tiny-llama")
+    tokens = [(4 if t == "<think>" or t == "</think>" else ty, sc, t) for ty, sc, t in tokens]
+    put(os.path.join(d, "tiny-llama_gpt2_llama3_pre"),
+        gguf_description("gpt2", "llama-bpe", "llama", tokens, merges, 1, 2, pad=2, add_bos=2,
+                         extra=texts + ["add_eos 1", "chat {% for m in messages %}{{ m }}{% endfor %}",
+                                        "text <think>x</think>\\n\\t y"]))
     if os.path.exists(SMOL_GGUF):
         import gguf
         r = gguf.GGUFReader(SMOL_GGUF)
@@ -122,7 +183,8 @@ def gguf_tokenizer(out):
         put(os.path.join(d, "smollm2_gguf_first1200"),
             gguf_description("gpt2", "smollm", "llama", [(ty, 0.0, t) for ty, t in zip(types, toks)], merges,
                              scalar("tokenizer.ggml.bos_token_id"), scalar("tokenizer.ggml.eos_token_id"),
-                             unk=scalar("tokenizer.ggml.unknown_token_id"), pad=scalar("tokenizer.ggml.padding_token_id"),
+                             unk=scalar("tokenizer.ggml.unknown_token_id"),
+                             pad=scalar("tokenizer.ggml.padding_token_id"),
                              add_bos=0, extra=texts))
 
 

@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         gpfuzz::broken("tensor " + name + " data lies outside the file");
       int64_t numel = 1;
       for (int64_t d : t.shape) numel *= d;
-      if (t.nbytes != numel * gp::dtype_block_bytes(t.dtype)) gpfuzz::broken("tensor " + name + " bytes differ from its shape");
+      if (t.nbytes != numel * gp::dtype_block_bytes(t.dtype))
+        gpfuzz::broken("tensor " + name + " bytes differ from its shape");
       sink = sink + gpfuzz::touch(t.data, t.nbytes);
     }
     gpfuzz::accepted("load_safetensors_file");

@@ -1,0 +1,39 @@
+// bench.h: `goldpath bench`: prefill, TTFT and decode speed, per-token
+// latency and memory of every selected backend on one model, with warm-up,
+// repetitions and statistics; a bench record (reports/FORMAT.md); and the
+// memory budget (--vram-budget, --profile t4) that generate and run share.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+
+namespace CLI {
+class App;
+}
+
+namespace gp {
+
+struct BenchArgs {
+  std::string model = "default", backend = "all", format = "table";
+  std::vector<int> prompt_lengths, depths;  // empty: defaults for the backends
+  int gen_tokens = 0, repetitions = 0, warmup = -1;  // 0 / -1: defaults for the backends
+  std::string vram_budget;  // "" = none
+  std::string profile;      // "" or "t4"
+};
+
+// Adds the `bench` subcommand and its options to app; returns it.
+CLI::App* add_bench_command(CLI::App& app, BenchArgs& a);
+// Runs it: prints the results in a.format, writes a bench record; returns the exit code.
+int cmd_bench(const BenchArgs& a);
+
+// Adds --vram-budget to a subcommand (generate, run), bound to budget.
+void add_vram_budget_option(CLI::App* cmd, std::string& budget);
+// With a non-empty budget ("8GiB", "16G", bytes): throws gp::Error before any
+// backend allocates when a backend's memory plan for `context` tokens (and a
+// prefill of `prefill` tokens) exceeds it, giving needed vs allowed and the breakdown.
+void enforce_vram_budget(const std::string& budget, const Model& m, const std::vector<std::string>& backends,
+                         int64_t context, int64_t prefill);
+
+}  // namespace gp

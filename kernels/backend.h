@@ -1,0 +1,99 @@
+// backend.h: the CUDA model forward, a gp::Backend (core/backend.h) doing the
+// reference's math (reference/model.cpp) in the same order of ops with the
+// kernels of kernels/ops.h. Two flavors: "cuda" (goldpath's kernels only) and
+// "cublas" (cublasGemmEx for every linear, goldpath's kernels for the rest).
+// Storage: weights as stored (f32/bf16 converted to f16, refused if a value
+// overflows f16), norm weights f32, residual stream f32, other activations
+// f16, KV cache f16 (S_cap, Hkv, hd) per layer. A decode step (one token) is
+// captured once into a CUDA graph and replayed at every position.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/model.h"
+#include "kernels/device_memory.h"
+#include "kernels/ops.h"
+
+namespace gp::cuda {
+
+enum class Flavor {
+  Custom,  // "cuda": LinearAlgo::Auto
+  Cublas,  // "cublas": LinearAlgo::Cublas for every linear
+};
+
+class CudaBackend : public Backend {
+ public:
+  // Uploads the weights; throws gp::Error without a device, for an
+  // unsupported model, a weight that overflows f16, or too little memory.
+  CudaBackend(const Model& m, Flavor f);
+  ~CudaBackend() override;
+  std::string name() const override { return flavor_ == Flavor::Cublas ? "cublas" : "cuda"; }
+  void reset() override;
+  void forward(const int32_t* tokens, int n, int pos, float* logits, bool all_logits) override;
+  int64_t memory_bytes() const override { return alloc_->total_peak(); }
+
+  // Sizes the KV cache for `tokens` positions and the activations for a
+  // forward of `max_tokens` now instead of on demand.
+  void reserve(int tokens, int max_tokens);
+  // Decode steps through a CUDA graph (default) or as ordinary launches.
+  void set_use_graphs(bool on) { use_graphs_ = on; }
+  int graph_captures() const { return graph_captures_; }  // times a decode graph was captured
+  MemoryReport memory_report() const { return alloc_->report(); }
+
+ private:
+  struct Layer {
+    DeviceWeight wq, wk, wv, wo, w_gate, w_up, w_down;
+    const float* attn_norm = nullptr;  // (dim) f32
+    const float* ffn_norm = nullptr;
+  };
+
+  DeviceWeight upload_weight(const TensorView& t, const std::string& what);
+  const float* upload_norm(const TensorView& t, const std::string& what);
+  void ensure_cache(int tokens);        // KV cache holds >= tokens positions
+  void ensure_activations(int T);       // activation buffers for T tokens
+  void enqueue_forward(int T, int pos, int rows, bool decode);  // all launches of one forward
+  void tap(int layer, const char* point, const void* dev, bool is_f16, int64_t rows, int64_t cols);
+  void drop_graph();
+  LinearAlgo algo() const { return flavor_ == Flavor::Cublas ? LinearAlgo::Cublas : LinearAlgo::Auto; }
+  void linear_f16(half* out, const half* x, const DeviceWeight& w, int T);
+
+  const Model& m_;
+  Flavor flavor_;
+  std::unique_ptr<DeviceAllocator> alloc_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+
+  // weights
+  std::vector<DeviceBuffer> weight_bufs_;
+  DeviceWeight tok_embd_, lm_head_;
+  const float* final_norm_ = nullptr;
+  std::vector<Layer> layers_;
+  DeviceBuffer inv_freq_;  // (hd/2) f32
+  size_t linear_ws_bytes_ = 0;
+  DeviceBuffer linear_ws_, cublas_ws_;
+
+  // KV cache: per layer (S_cap, Hkv, hd) f16
+  std::vector<DeviceBuffer> k_cache_, v_cache_;
+  int cache_cap_ = 0;
+  int cached_ = 0;
+  DeviceBuffer partials_;  // attention_decode partials for max_ctx = cache_cap_
+
+  // activations for up to act_cap_ tokens
+  int act_cap_ = 0;
+  DeviceBuffer ids_, pos0_, bad_id_;  // int32 (T), int, int
+  DeviceBuffer x_;                    // (T, D) f32 residual
+  DeviceBuffer xn_, q_, k_, v_, att_, o_, g_, u_, h_;  // f16
+  DeviceBuffer logits_;               // (T, V) f32
+
+  // decode graph
+  bool use_graphs_ = true;
+  cudaGraphExec_t graph_exec_ = nullptr;
+  int graph_captures_ = 0;
+};
+
+}  // namespace gp::cuda
