@@ -341,7 +341,12 @@ std::vector<std::pair<std::string, std::string>> read_manifest(const std::string
     auto sp = line.find("  ");
     GP_CHECK(sp == 64 && line.size() > 66, mpath, ":", lineno,
              ": expected '<sha256>  <path>'");
-    out.emplace_back(line.substr(66), line.substr(0, 64));
+    const std::string rel = line.substr(66);
+    // a path inside the manifest's folder: hashing one outside it (/dev/zero) may never end
+    GP_CHECK(rel[0] != '/' && rel != ".." && rel.compare(0, 3, "../") != 0 && rel.find("/../") == std::string::npos &&
+                 (rel.size() < 3 || rel.compare(rel.size() - 3, 3, "/..") != 0),
+             mpath, ":", lineno, ": path ", rel, " leaves the manifest's folder");
+    out.emplace_back(rel, line.substr(0, 64));
   }
   return out;
 }

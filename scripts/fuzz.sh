@@ -12,7 +12,10 @@
 #   FUZZ_RSS_MB    memory limit per target, and largest single allocation (default 2048)
 #   GOLDPATH_FUZZ_BUILD_DIR  build folder (default: build-fuzz)
 # A crashing input belongs in tests/fuzz/regressions/<target>/ once fixed.
-# golden_fuzz runs only when named: libhdf5 1.10 (Debian 12) crashes inside
+# The golden reader has two targets: golden_struct_fuzz (in the default set)
+# builds valid HDF5 files with hostile content from a recipe, so it fuzzes
+# goldpath's own reader and manifest logic; golden_fuzz feeds raw bytes to
+# libhdf5 and runs only when named: libhdf5 1.10 (Debian 12) crashes inside
 # itself on corrupt files within seconds (tests/fuzz/hdf5_crashes/), and
 # goldpath never lets HDF5 parse a golden file whose sha256 is not in
 # golden/MANIFEST.sha256, so such a finding is libhdf5's, not goldpath's. Its
@@ -40,9 +43,15 @@ if ((${#missing[@]})); then
 fi
 
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  # -O1 -gline-tables-only, as OSS-Fuzz builds: fast to compile, symbolized reports
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
     -DGOLDPATH_FUZZ=ON -DGOLDPATH_CUDA=OFF >/dev/null
 fi
+# FUZZ_CONFIGURE_ONLY=1: install clang and configure build-fuzz, nothing more
+# (scripts/test.sh's sanitize stage builds the test binaries in it)
+[[ "${FUZZ_CONFIGURE_ONLY:-0}" == 1 ]] && exit 0
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   for f in "$root"/tests/fuzz/*_fuzz.cpp; do

@@ -294,7 +294,10 @@ else
     elif [[ -z "$san" ]]; then record "$tool" skipped "compute-sanitizer not found"
     elif [[ ! -x "$kt" ]]; then record "$tool" skipped "no kernels test binary"
     else
-      step "$tool" 90 "$san" --tool "$tool" --error-exitcode 99 --print-limit 20 "$kt" --gtest_brief=1
+      # the odd/tail shapes and every kernel-specific test; the real-model shapes
+      # are left out: their CPU reference dominates and sanitizers slow it 10-100x
+      step "$tool" 90 "$san" --tool "$tool" --error-exitcode 99 --print-limit 20 "$kt" --gtest_brief=1 \
+        --gtest_filter='-*llama_2_7b*:*phi_3_mini*:*smollm2_135m*:CudaLinearReal*:*Golden*'
       log=$(ls "$R"/logs/*-"$tool".log)
       if grep -qiE 'device not supported|unable to (find|load|initialize)|failed to initialize' "$log"; then
         sed -i "\$s/\t[a-z]*\t\([0-9]*\)\t/\trefused\t\1\t/" "$R/steps.tsv"
@@ -303,7 +306,22 @@ else
     fi
   done
   if [[ -x "$goldpath" ]] && "$goldpath" bench --help >/dev/null 2>&1; then
-    step bench 90 "$goldpath" bench
+    # the figures the benchmark issue asks for: the default model on every
+    # backend; the book's model (synthetic phi-3-mini, real shapes) in f16 and
+    # q4_0 on the CUDA backends; the T4 profile (compute_75 PTX, 16 GB budget)
+    if [[ -f "$root/models/$model_name" ]]; then
+      step bench 90 "$goldpath" bench --model default --backend all --repetitions 3
+    else
+      record bench skipped "default model absent: $model_state"
+    fi
+    for spec in synthetic:phi-3-mini synthetic:phi-3-mini:q4_0; do
+      for be in cuda cublas; do
+        step "bench-${spec#synthetic:}-$be" 45 "$goldpath" bench --model "$spec" --backend "$be" \
+          --prompt-lengths 128,512 --depths 0,512,2048 --gen-tokens 64 --repetitions 3
+      done
+    done
+    step bench-t4-profile 45 "$goldpath" bench --model synthetic:phi-3-mini:q4_0 --backend cuda \
+      --profile t4 --prompt-lengths 512 --depths 0,2048 --gen-tokens 64 --repetitions 3
   else
     record bench "not available" "goldpath bench: not available in this build"
   fi
@@ -311,7 +329,11 @@ else
   for b in "$build"/bench/*_bench; do
     [[ -x "$b" && -f "$b" ]] || continue
     bn=$(basename "$b")
-    step "$bn" 60 "$b" --benchmark_min_time=0.05 --benchmark_out="$R/bench/$bn.json" --benchmark_out_format=json
+    # per op: the phi-3-mini shapes (the book's model) and the odd tails, every version
+    filter='.'
+    [[ "$bn" == ops_bench ]] && filter='phi-3|odd'
+    step "$bn" 60 "$b" --benchmark_min_time=0.05 --benchmark_filter="$filter" \
+      --benchmark_out="$R/bench/$bn.json" --benchmark_out_format=json
   done
 fi
 

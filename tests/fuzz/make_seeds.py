@@ -4,7 +4,7 @@ hand with golden/'s venv, not by ctest; the seeds are committed):
 tokenizer.json (+ tokenizer_config.json) pairs for tokenizer_json_fuzz, GGUF
 tokenizer descriptions for gguf_tokenizer_fuzz, small golden .h5 files for
 golden_fuzz, conversations for chat_fuzz and id sequences for
-detokenize_fuzz, all cut from the golden files, the golden tiny models and
+detokenize_fuzz (plus random recipes for golden_struct_fuzz), all cut from the golden files, the golden tiny models and
 SmolLM2's GGUF. make_seeds.cpp writes the model-file seeds.
     .venv-golden/bin/python tests/fuzz/make_seeds.py tests/fuzz/seeds
 """
@@ -270,6 +270,18 @@ def detokenize(out):
             put(os.path.join(d, f"{name}_decode_extra"), bytes([idx]) + struct.pack(f"<{len(extra)}I", *extra))
 
 
+def golden_struct(out):
+    """Recipes for golden_struct_fuzz (read by FuzzedDataProvider: choices from
+    the end, data and names from the front): random bytes of a few sizes from
+    fixed seeds; every byte string is a valid recipe, and these build files
+    with groups, datasets, attributes, ragged pairs and a manifest."""
+    import random
+    d = os.path.join(out, "golden_struct_fuzz")
+    for seed, n in [(1, 64), (2, 256), (3, 1024), (4, 2048), (5, 4096)]:
+        r = random.Random(seed)
+        put(os.path.join(d, f"random_{n}"), bytes(r.randrange(256) for _ in range(n)))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "fuzz", "seeds")
     tokenizer_json(out)
@@ -277,6 +289,7 @@ def main():
     golden(out)
     chat(out)
     detokenize(out)
+    golden_struct(out)
 
 
 if __name__ == "__main__":
