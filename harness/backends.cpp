@@ -88,4 +88,20 @@ DType storage_dtype(const std::string& name) {
   return is_cuda_backend(name) ? DType::F16 : DType::F32;
 }
 
+std::string backend_description(const std::string& name) {
+  if (name == "reference") return "reference: naive CPU ops, float32 activations and KV cache, double accumulation";
+  if (name == "cuda")
+    return "cuda: goldpath's kernels for every op (linear: GEMV for up to 8 tokens, tensor-core mma.sync GEMM "
+           "above), f16 activations and KV cache, f32 accumulation, decode step as a CUDA graph";
+  if (name == "cublas") {
+    std::string d = "cublas: vendor baseline: every linear through cuBLAS (quantized weights expanded to f16 "
+                    "first), the other ops by goldpath's kernels; op-level softmax through cuDNN";
+#ifndef GOLDPATH_HAVE_CUDNN
+    d += " (not in this build: cuDNN was not found at configure time)";
+#endif
+    return d + "; attention has no vendor version in this build (cuDNN's fused attention is not wired in)";
+  }
+  fail("backend ", name, " is unknown");
+}
+
 }  // namespace gp

@@ -19,6 +19,9 @@ std::map<std::string, std::string> unavailable_backends();
 // "all" -> available_backends(); a known name -> {name}; else gp::Error.
 std::vector<std::string> select_backends(const std::string& arg);
 std::unique_ptr<Backend> make_backend(const std::string& name, const Model& m);
+// One line on what a backend runs each op with, vendor libraries included,
+// and which ops have no vendor version in this build (printed by verify/run).
+std::string backend_description(const std::string& name);
 // The backend's op table, for per-op golden checks.
 const std::map<std::string, OpFn>& backend_ops(const std::string& name);
 // How the backend stores activations (F16 for the CUDA backends, F32 for the

@@ -160,6 +160,7 @@ int cmd_verify(const VerifyArgs& a) {
     if (!a.verbose) std::cout << "(" << ops_pass << " of " << ops_total << " op cases pass; --verbose lists them)\n";
     for (const auto& r : all)
       if (!r.pass) std::cout << "\nFAIL " << r.model << " " << r.check << " [" << r.backend << "]\n" << r.detail << "\n";
+    for (const std::string& b : backends) std::cout << "backend " << backend_description(b) << "\n";
     std::cout << (all.size() - failed) << " passed, " << failed << " failed\n";
   }
   return failed ? 1 : 0;
@@ -425,6 +426,7 @@ int cmd_run(const RunArgs& a) {
   for (size_t i = 0; i < backends.size(); i++) std::printf("%s%s", i ? ", " : "", backends[i].c_str());
   for (const auto& [b, why] : unavailable_backends()) std::printf(" (%s: %s)", b.c_str(), why.c_str());
   std::printf("\n");
+  for (const std::string& b : backends) std::printf("  %s\n", backend_description(b).c_str());
   if (!prompt.rendered.empty()) std::printf("prompt: %s\n", spec.text.c_str());
   if (vs_golden) std::printf("compared with %s (transformers)\n", gpath.c_str());
   else std::printf("no golden for this model and prompt: backends are compared with the reference\n");

@@ -22,6 +22,9 @@ TEST(QuantMath, F16RoundTripsEveryHalf) {
 }
 
 TEST(QuantMath, F16MatchesCompilerConversion) {
+#ifndef __FLT16_MAX__  // GCC 12 has _Float16 on x86-64; clang 14 (the fuzz/sanitize build) does not
+  GTEST_SKIP() << "this compiler has no _Float16 to compare with (the GCC build runs this test)";
+#else
   std::mt19937 g(1);
   std::uniform_int_distribution<uint32_t> bits;
   for (int i = 0; i < 2000000; i++) {
@@ -41,6 +44,7 @@ TEST(QuantMath, F16MatchesCompilerConversion) {
     if (std::isnan(want)) continue;
     ASSERT_EQ(f16_to_f32(hb), want) << h;
   }
+#endif
 }
 
 TEST(QuantMath, Bf16RoundsToNearestEven) {
