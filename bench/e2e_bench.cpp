@@ -56,11 +56,11 @@ void prefill(benchmark::State& state, std::string spec, std::string backend) {
   auto be = gp::make_backend(backend, m);
   const int P = (int)state.range(0);
   const auto ids = tokens(P, m.cfg.vocab_size);
-  std::vector<float> logits(m.cfg.vocab_size);
-  for (auto _ : state) {
+  gp::Sampler sampler(gp::SamplerConfig{}, m.cfg.vocab_size);
+  for (auto _ : state) {  // up to the first token, as core/generate.cpp runs it
     be->reset();
-    be->forward(ids.data(), P, 0, logits.data(), false);
-    benchmark::DoNotOptimize(logits.data());
+    be->forward_for_sampling(ids.data(), P, 0);
+    benchmark::DoNotOptimize(be->sample_next(sampler, {}, nullptr));
   }
   state.counters["tokens/s"] = benchmark::Counter((double)P * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["peak_bytes"] = benchmark::Counter((double)be->memory_bytes(), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
@@ -71,20 +71,19 @@ void decode(benchmark::State& state, std::string spec, std::string backend) {
   auto be = gp::make_backend(backend, m);
   const int N = (int)state.range(0), D = (int)state.range(1);
   const auto ctx = tokens(std::max(D, 1), m.cfg.vocab_size);
-  std::vector<float> logits(m.cfg.vocab_size);
   gp::Sampler sampler(gp::SamplerConfig{}, m.cfg.vocab_size);
   for (auto _ : state) {
     state.PauseTiming();
     be->reset();
     int32_t next = ctx[0];
     if (D > 0) {
-      be->forward(ctx.data(), D, 0, logits.data(), false);
-      next = sampler.sample(logits.data(), {});
+      be->forward_for_sampling(ctx.data(), D, 0);
+      next = be->sample_next(sampler, {}, nullptr);
     }
     state.ResumeTiming();
-    for (int i = 0; i < N; i++) {
-      be->forward(&next, 1, D + i, logits.data(), false);
-      next = sampler.sample(logits.data(), {});
+    for (int i = 0; i < N; i++) {  // forward + greedy token, chosen where the logits are
+      be->forward_for_sampling(&next, 1, D + i);
+      next = be->sample_next(sampler, {}, nullptr);
     }
   }
   state.counters["tokens/s"] = benchmark::Counter((double)N * state.iterations(), benchmark::Counter::kIsRate);

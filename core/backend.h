@@ -4,8 +4,10 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/model.h"
+#include "core/sampler.h"
 
 namespace gp {
 
@@ -34,11 +36,30 @@ class Backend {
   virtual void forward(const int32_t* tokens, int n, int pos, float* logits, bool all_logits) = 0;
   // Peak memory the backend holds for this model, in bytes (weights + cache + scratch).
   virtual int64_t memory_bytes() const = 0;
+  virtual int vocab_size() const = 0;
+
+  // The generation path, in two calls so that the forward and the choice of
+  // the token can be timed apart. forward_for_sampling: forward() of the same
+  // tokens, keeping the last token's logits where the backend computed them.
+  // sample_next: the next token from those logits with `sampler`'s config and
+  // RNG state, advanced exactly as sampler.sample would (one draw per sampled
+  // token); history: the ids its repetition penalty applies to; logits, when
+  // non-null, receives the (vocab) logits. Throws gp::Error where
+  // sampler.sample would, and when no kept logits are there (one sample per
+  // forward_for_sampling). The defaults copy the logits to the host and call
+  // sampler.sample; a device backend samples on the device with the same
+  // arithmetic (core/sampler_math.h) and copies back only the id.
+  virtual void forward_for_sampling(const int32_t* tokens, int n, int pos);
+  virtual int32_t sample_next(Sampler& sampler, const std::vector<int32_t>& history, float* logits);
 
   void set_activation_sink(ActivationSink* s) { sink_ = s; }
 
  protected:
   ActivationSink* sink_ = nullptr;
+
+ private:
+  std::vector<float> kept_logits_;  // the defaults' host copy of the last logits
+  bool kept_ = false;
 };
 
 }  // namespace gp

@@ -30,24 +30,30 @@ GenerateResult generate(Backend& be, const ModelConfig& cfg, const std::vector<i
     r.logits.reserve((size_t)opt.max_new_tokens);
   }
   Sampler sampler(opt.sampler, cfg.vocab_size);
-  std::vector<float> logits(cfg.vocab_size);
+  GP_CHECK(be.vocab_size() == cfg.vocab_size, be.name(), " backend has ", be.vocab_size(),
+           " tokens of vocabulary, the model config ", cfg.vocab_size);
   std::vector<int32_t> history = prompt;
   be.reset();
 
+  // each step: a forward keeping its logits in the backend, then the token
+  // chosen where they are (on the device for CUDA backends)
   auto t0 = clock::now();
-  be.forward(prompt.data(), (int)prompt.size(), 0, logits.data(), false);
-  auto t1 = clock::now();
-  r.prefill_s = std::chrono::duration<double>(t1 - t0).count();
+  be.forward_for_sampling(prompt.data(), (int)prompt.size(), 0);
+  r.prefill_s = std::chrono::duration<double>(clock::now() - t0).count();
   int pos = (int)prompt.size();
-  auto t_first = t1;
+  auto t_first = t0;
   for (int step = 0; step < opt.max_new_tokens; step++) {
     if (step > 0) {
       const int32_t last = r.generated.back();
-      be.forward(&last, 1, pos, logits.data(), false);
+      be.forward_for_sampling(&last, 1, pos);
       pos++;
     }
-    if (opt.keep_logits) r.logits.push_back(logits);
-    const int32_t id = sampler.sample(logits.data(), history);
+    float* keep = nullptr;
+    if (opt.keep_logits) {
+      r.logits.emplace_back((size_t)cfg.vocab_size);
+      keep = r.logits.back().data();
+    }
+    const int32_t id = be.sample_next(sampler, history, keep);
     r.generated.push_back(id);
     history.push_back(id);
     if (step == 0) {

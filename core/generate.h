@@ -1,5 +1,6 @@
 // generate.h: the generation loop over any Backend: prefill the prompt, then
-// decode one token at a time, sampling with core's Sampler.
+// decode one token at a time, sampling with core's Sampler arithmetic where
+// the backend keeps the logits (Backend::forward_for_sampling / sample_next).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -22,7 +23,7 @@ struct GenerateResult {
   std::vector<int32_t> generated;
   std::vector<std::vector<float>> logits;  // (generated, vocab) when keep_logits
   double prefill_s = 0;  // wall time of the prompt forward (time to first token minus sampling)
-  double ttft_s = 0;     // prompt forward + first sample
+  double ttft_s = 0;     // prompt forward + choosing the first token
   double decode_s = 0;   // wall time of all later forwards and samples
   bool stopped_at_eos = false;
   double prefill_tok_s() const { return prefill_s > 0 ? prompt.size() / prefill_s : 0; }

@@ -82,6 +82,13 @@ MemoryPlan plan_memory(const std::string& backend, const ModelConfig& c, const s
     p.activations = prefill_tokens * (4 + 4 * D + 2 * (D + q + 2 * kvdim + q + D + 3 * F) + 4 * V);
     // attention_decode partials (Hq, splits, 2 + hd) f32 for the cache's capacity
     if (context_tokens > 0) p.workspace = 4 * (int64_t)c.n_heads * ((cap + kDecodeSplit - 1) / kDecodeSplit) * (2 + c.head_dim);
+    // the device sampler's scratch (kernels/sample.cu sample_scratch_bytes): keys and ids over the
+    // vocabulary padded to a power of two, the logits, the probabilities (f64), a status word;
+    // plus the sampled id and RNG state
+    int64_t Vp = 1;
+    while (Vp < V) Vp *= 2;
+    auto a256 = [](int64_t b) { return (b + 255) / 256 * 256; };
+    p.workspace += 2 * a256(4 * Vp) + a256(4 * V) + a256(8 * V) + a256(4) + 16;
     if (backend == "cublas")  // its workspace, and quantized weights expanded to f16 one matrix at a time
       p.workspace += kCublasWorkspaceBytes + 2 * largest_quantized;
     p.context = kCudaContextBytes;

@@ -40,6 +40,10 @@ class Sampler {
   // logits: (vocab) -> token id. history: ids the repetition penalty applies to.
   int32_t sample(const float* logits, const std::vector<int32_t>& history);
   uint64_t rng_state() const { return state_; }
+  // for a backend that drew on the device (Backend::sample_next)
+  void set_rng_state(uint64_t s) { state_ = s; }
+  const SamplerConfig& config() const { return cfg_; }
+  int vocab_size() const { return vocab_; }
 
  private:
   SamplerConfig cfg_;

@@ -183,35 +183,37 @@ struct PrefillRun {
   double prefill_s, ttft_s;
 };
 
-PrefillRun run_prefill(Backend& be, const ModelConfig& c, int P, std::vector<float>& logits) {
+// the generation path (core/generate.cpp): forward keeping the logits in the
+// backend, then the greedy token chosen there (on the device for CUDA backends)
+PrefillRun run_prefill(Backend& be, const ModelConfig& c, int P) {
   const auto tokens = bench_tokens(P, c.vocab_size, 1000 + P);
   Sampler sampler(SamplerConfig{}, c.vocab_size);
   be.reset();
   const auto t0 = Clock::now();
-  be.forward(tokens.data(), P, 0, logits.data(), false);
+  be.forward_for_sampling(tokens.data(), P, 0);
   const auto t1 = Clock::now();
-  volatile int32_t id = sampler.sample(logits.data(), {});
+  volatile int32_t id = be.sample_next(sampler, {}, nullptr);
   (void)id;
   const auto t2 = Clock::now();
   return {seconds(t0, t1), seconds(t0, t2)};
 }
 
 // per-step latencies (forward + greedy sample) of n decode steps after an untimed prefill of depth tokens
-std::vector<double> run_decode(Backend& be, const ModelConfig& c, int depth, int n, std::vector<float>& logits) {
+std::vector<double> run_decode(Backend& be, const ModelConfig& c, int depth, int n) {
   Sampler sampler(SamplerConfig{}, c.vocab_size);
   be.reset();
   int32_t next = bench_tokens(1, c.vocab_size, 7)[0];
   if (depth > 0) {
     const auto ctx = bench_tokens(depth, c.vocab_size, 2000 + depth);
-    be.forward(ctx.data(), depth, 0, logits.data(), false);
-    next = sampler.sample(logits.data(), {});
+    be.forward_for_sampling(ctx.data(), depth, 0);
+    next = be.sample_next(sampler, {}, nullptr);
   }
   std::vector<double> lat;
   lat.reserve(n);
   for (int i = 0; i < n; i++) {
     const auto t0 = Clock::now();
-    be.forward(&next, 1, depth + i, logits.data(), false);
-    next = sampler.sample(logits.data(), {});
+    be.forward_for_sampling(&next, 1, depth + i);
+    next = be.sample_next(sampler, {}, nullptr);
     lat.push_back(seconds(t0, Clock::now()));
   }
   return lat;
@@ -569,7 +571,6 @@ int cmd_bench(const BenchArgs& a) {
   std::vector<int64_t> peaks;
   const int per_backend = (int)(set.prompt_lengths.size() + set.depths.size());
   Progress progress(per_backend * (int)backends.size());
-  std::vector<float> logits(cfg.vocab_size);
   const json no_ceiling_note = "no bandwidth ceiling: the reference runs on the CPU";
   std::vector<json> measured_mem(backends.size());
   for (size_t bi = 0; bi < backends.size(); bi++) {
@@ -583,7 +584,7 @@ int cmd_bench(const BenchArgs& a) {
       std::vector<double> tps, ttft;
       for (int r = 0; r < set.warmup + set.repetitions; r++) {
         progress.step(str(b, " pp", P, r < set.warmup ? " warm-up" : str(" repetition ", r - set.warmup + 1, "/", set.repetitions)));
-        const PrefillRun run = run_prefill(*be, cfg, P, logits);
+        const PrefillRun run = run_prefill(*be, cfg, P);
         if (r < set.warmup) continue;
         tps.push_back(P / run.prefill_s);
         ttft.push_back(1000 * run.ttft_s);
@@ -597,7 +598,7 @@ int cmd_bench(const BenchArgs& a) {
       std::vector<double> tps, p50, p90, p99;
       for (int r = 0; r < set.warmup + set.repetitions; r++) {
         progress.step(str(b, " tg", set.gen_tokens, " @d", d, r < set.warmup ? " warm-up" : str(" repetition ", r - set.warmup + 1, "/", set.repetitions)));
-        const auto lat = run_decode(*be, cfg, d, set.gen_tokens, logits);
+        const auto lat = run_decode(*be, cfg, d, set.gen_tokens);
         if (r < set.warmup) continue;
         tps.push_back(set.gen_tokens / std::accumulate(lat.begin(), lat.end(), 0.0));
         p50.push_back(1000 * percentile(lat, 0.50));

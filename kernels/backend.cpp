@@ -250,7 +250,10 @@ void CudaBackend::reserve(int tokens, int max_tokens) {
   ensure_activations(max_tokens);
 }
 
-void CudaBackend::reset() { cached_ = 0; }
+void CudaBackend::reset() {
+  cached_ = 0;
+  kept_ = false;
+}
 
 // ---------------------------------------------------------------------------
 // forward
@@ -326,15 +329,25 @@ void CudaBackend::enqueue_forward(int T, int pos, int rows, bool decode) {
 }
 
 void CudaBackend::forward(const int32_t* tokens, int n, int pos, float* logits, bool all_logits) {
+  GP_CHECK(logits, "forward: no logits buffer");
+  run_forward(tokens, n, pos, all_logits ? n : 1, logits);
+}
+
+void CudaBackend::forward_for_sampling(const int32_t* tokens, int n, int pos) {
+  run_forward(tokens, n, pos, 1, nullptr);
+  kept_ = true;
+}
+
+void CudaBackend::run_forward(const int32_t* tokens, int n, int pos, int rows, float* logits) {
   const ModelConfig& c = m_.cfg;
-  GP_CHECK(n > 0 && tokens && logits, "forward: no tokens or no logits buffer");
+  kept_ = false;
+  GP_CHECK(n > 0 && tokens, "forward: no tokens");
   GP_CHECK(pos == cached_, "forward: KV cache holds ", cached_, " tokens, asked to continue at ", pos);
   GP_CHECK((int64_t)pos + n <= c.max_seq_len, "forward: positions up to ", (int64_t)pos + n,
            " exceed the model's context of ", c.max_seq_len);
   for (int i = 0; i < n; i++)
     GP_CHECK(tokens[i] >= 0 && tokens[i] < c.vocab_size, "forward: token id ", tokens[i], " at ", i,
              " is outside the vocabulary of ", c.vocab_size);
-  const int rows = all_logits ? n : 1;
   const int64_t V = c.vocab_size;
   ensure_cache(pos + n);
   ensure_activations(n);
@@ -369,12 +382,66 @@ void CudaBackend::forward(const int32_t* tokens, int n, int pos, float* logits, 
     enqueue_forward(n, pos, rows, n == 1);
   }
   int bad = 0;
-  GP_CUDA_CHECK(cudaMemcpyAsync(logits, logits_.get(), (size_t)rows * V * 4, cudaMemcpyDeviceToHost, stream_));
+  if (logits)
+    GP_CUDA_CHECK(cudaMemcpyAsync(logits, logits_.get(), (size_t)rows * V * 4, cudaMemcpyDeviceToHost, stream_));
   GP_CUDA_CHECK(cudaMemcpyAsync(&bad, bad_id_.get(), sizeof(int), cudaMemcpyDeviceToHost, stream_));
   GP_CUDA_CHECK(cudaStreamSynchronize(stream_));
   GP_CUDA_CHECK(cudaGetLastError());
   GP_CHECK(bad == 0, "forward: the embedding kernel saw token id out of range at row ", bad - 1);
   cached_ = pos + n;
+}
+
+int32_t CudaBackend::sample_next(Sampler& sampler, const std::vector<int32_t>& history, float* logits) {
+  const ModelConfig& c = m_.cfg;
+  const int V = c.vocab_size;
+  GP_CHECK(kept_, name(), ": sample_next without a forward_for_sampling before it");
+  GP_CHECK(sampler.vocab_size() == V, name(), ": the sampler is for ", sampler.vocab_size(),
+           " tokens, the model has ", V);
+  kept_ = false;
+  const SamplerConfig& sc = sampler.config();
+  // the CPU sampler's checks that do not need the logits, with its words
+  for (int32_t id : history)
+    GP_CHECK(id >= 0 && id < V, "sampler: history id ", id, " outside the vocabulary");
+  const bool penalize = sc.repetition_penalty != 1.0f;
+  const int n_hist = penalize ? (int)history.size() : 0;
+  if (!sample_scratch_) {
+    sample_scratch_ = DeviceBuffer(*alloc_, sample_scratch_bytes(V), MemCategory::Workspace, "sampler scratch");
+    sample_io_ = DeviceBuffer(*alloc_, 16, MemCategory::Workspace, "sampled id and RNG state");
+  }
+  if (n_hist > 0 && history_.bytes() < (size_t)n_hist * 4) {
+    GP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    history_.reset();
+    const size_t n = (size_t)std::max<int64_t>(n_hist, c.max_seq_len);
+    history_ = DeviceBuffer(*alloc_, n * 4, MemCategory::Workspace, str("sampler history of ", n, " ids"));
+  }
+  struct {
+    int32_t id;
+    int32_t pad;
+    uint64_t rng;
+  } io{-1, 0, sampler.rng_state()};
+  static_assert(sizeof(io) == 16, "sample_io_ layout");
+  // pageable host memory: the copies are done when cudaMemcpyAsync returns
+  GP_CUDA_CHECK(cudaMemcpyAsync(sample_io_.get(), &io, sizeof(io), cudaMemcpyHostToDevice, stream_));
+  if (n_hist > 0)
+    GP_CUDA_CHECK(cudaMemcpyAsync(history_.get(), history.data(), (size_t)n_hist * 4, cudaMemcpyHostToDevice, stream_));
+  SampleParams p;
+  p.temperature = sc.temperature;
+  p.top_k = sc.top_k;
+  p.top_p = sc.top_p;
+  p.min_p = sc.min_p;
+  p.repetition_penalty = sc.repetition_penalty;
+  char* io_dev = sample_io_.as<char>();
+  sample(reinterpret_cast<int32_t*>(io_dev), logits_.as<const float>(), V, p, history_.as<const int32_t>(),
+         n_hist, reinterpret_cast<uint64_t*>(io_dev + 8), sample_scratch_.get(), stream_);
+  if (logits)
+    GP_CUDA_CHECK(cudaMemcpyAsync(logits, logits_.get(), (size_t)V * 4, cudaMemcpyDeviceToHost, stream_));
+  GP_CUDA_CHECK(cudaMemcpyAsync(&io, sample_io_.get(), sizeof(io), cudaMemcpyDeviceToHost, stream_));
+  GP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  GP_CUDA_CHECK(cudaGetLastError());
+  // with the history checked above, the kernels refuse only a NaN logit
+  GP_CHECK(io.id >= 0 && io.id < V, "sampler: a logit is NaN (", name(), " backend, sampled on the device)");
+  sampler.set_rng_state(io.rng);
+  return io.id;
 }
 
 }  // namespace gp::cuda

@@ -36,6 +36,11 @@ class CudaBackend : public Backend {
   void reset() override;
   void forward(const int32_t* tokens, int n, int pos, float* logits, bool all_logits) override;
   int64_t memory_bytes() const override { return alloc_->total_peak(); }
+  int vocab_size() const override { return m_.cfg.vocab_size; }
+  // Keeps the logits on the device; sample_next runs kernels/sample.cu on them
+  // and copies back the id and the RNG state (and the logits when asked).
+  void forward_for_sampling(const int32_t* tokens, int n, int pos) override;
+  int32_t sample_next(Sampler& sampler, const std::vector<int32_t>& history, float* logits) override;
 
   // Sizes the KV cache for `tokens` positions and the activations for a
   // forward of `max_tokens` now instead of on demand.
@@ -59,6 +64,9 @@ class CudaBackend : public Backend {
   void enqueue_forward(int T, int pos, int rows, bool decode);  // all launches of one forward
   void tap(int layer, const char* point, const void* dev, bool is_f16, int64_t rows, int64_t cols);
   void drop_graph();
+  // checks, uploads, enqueues and waits for one forward; copies `rows` rows of
+  // logits to `logits` when non-null
+  void run_forward(const int32_t* tokens, int n, int pos, int rows, float* logits);
   LinearAlgo algo() const { return flavor_ == Flavor::Cublas ? LinearAlgo::Cublas : LinearAlgo::Auto; }
   void linear_f16(half* out, const half* x, const DeviceWeight& w, int T);
 
@@ -89,6 +97,11 @@ class CudaBackend : public Backend {
   DeviceBuffer x_;                    // (T, D) f32 residual
   DeviceBuffer xn_, q_, k_, v_, att_, o_, g_, u_, h_;  // f16
   DeviceBuffer logits_;               // (T, V) f32
+
+  // device sampling: the last row of logits_ is kept for sample_next
+  bool kept_ = false;
+  DeviceBuffer sample_scratch_, sample_io_;  // scratch; id (int32) + RNG state (u64)
+  DeviceBuffer history_;                     // int32 (max_seq_len), for the repetition penalty
 
   // decode graph
   bool use_graphs_ = true;

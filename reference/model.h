@@ -16,6 +16,7 @@ class ReferenceBackend : public Backend {
   void reset() override;
   void forward(const int32_t* tokens, int n, int pos, float* logits, bool all_logits) override;
   int64_t memory_bytes() const override;
+  int vocab_size() const override { return m_.cfg.vocab_size; }
 
  private:
   // grows the KV cache to hold S tokens and checks that it, the scratch of a

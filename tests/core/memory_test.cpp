@@ -151,6 +151,7 @@ class NoBackend : public Backend {
   void reset() override {}
   void forward(const int32_t*, int, int, float*, bool) override { ADD_FAILURE() << "forward ran"; }
   int64_t memory_bytes() const override { return 0; }
+  int vocab_size() const override { return 50000; }
 };
 
 TEST(HostMemory, KeptLogitsOverTheCap) {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "tests/core/test_files.h"
 #include "tests/kernels/skip.h"
 #include "core/error.h"
 #include "core/golden.h"
@@ -235,6 +236,45 @@ TEST_P(CudaBackendTest, MemoryIsAccountedByCategory) {
   EXPECT_GE(be.memory_bytes(), r.total_current);
   EXPECT_EQ(be.memory_bytes(), r.total_peak);
   EXPECT_GT(r.context_overhead, 0) << r.to_string();
+}
+
+// The generation path samples on the device (forward_for_sampling +
+// sample_next): the same ids and the same RNG state as core's Sampler on the
+// same logits, for greedy and every sampler mode, step after step.
+TEST_P(CudaBackendTest, DeviceSamplingGivesTheHostSamplersTokens) {
+  cuda::CudaBackend be(*model_, flavor(GetParam()));
+  const int V = model_->cfg.vocab_size;
+  SamplerConfig greedy, full;
+  full.temperature = 0.8f;
+  full.top_k = 40;
+  full.top_p = 0.9f;
+  full.min_p = 0.02f;
+  full.repetition_penalty = 1.3f;
+  full.seed = 1234;
+  SamplerConfig hot = full;
+  hot.temperature = 1.7f, hot.top_k = 0, hot.top_p = 1.0f, hot.min_p = 0.0f, hot.seed = 99;
+  for (const SamplerConfig& sc : {greedy, full, hot}) {
+    Sampler dev(sc, V), host(sc, V);
+    std::vector<int32_t> history = {1, 17, 255, 3, 42, 17};
+    std::vector<float> logits(V);
+    be.reset();
+    be.forward_for_sampling(history.data(), (int)history.size(), 0);
+    for (int s = 0; s < 24; s++) {
+      if (s > 0) be.forward_for_sampling(&history.back(), 1, (int)history.size() - 1);
+      const int32_t id = be.sample_next(dev, history, logits.data());
+      ASSERT_EQ(id, host.sample(logits.data(), history))
+          << "temperature " << sc.temperature << " step " << s;
+      ASSERT_EQ(dev.rng_state(), host.rng_state()) << "step " << s;
+      history.push_back(id);
+    }
+  }
+  // one sample per forward; a history id outside the vocabulary is the CPU sampler's error
+  Sampler sm(greedy, V);
+  EXPECT_THROW(be.sample_next(sm, {}, nullptr), Error);
+  const int32_t one = 1;
+  be.reset();
+  be.forward_for_sampling(&one, 1, 0);
+  EXPECT_TRUE(gptest::fails_with([&] { be.sample_next(sm, {V}, nullptr); }, {"history id"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Flavors, CudaBackendTest, ::testing::Values("cuda", "cublas"));

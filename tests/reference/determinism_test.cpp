@@ -118,5 +118,38 @@ TEST(Determinism, ResetBackendRepeatsItself) {
   EXPECT_TRUE(same_bits(a.logits, b.logits));
 }
 
+// generate() runs forward_for_sampling + sample_next; the host defaults give
+// what forward + Sampler::sample give, and refuse a sample without a forward.
+TEST(Determinism, GenerationPathEqualsForwardThenSample) {
+  ASSERT_TRUE(gptest::exists(kTinyLlama + "/config.json"));
+  auto m = load_model(kTinyLlama);
+  ref::ReferenceBackend be(*m), plain(*m);
+  const int V = m->cfg.vocab_size;
+  GenerateOptions opt;
+  opt.max_new_tokens = 12;
+  opt.sampler = every_stage(11);
+  opt.stop_at_eos = false;
+  opt.keep_logits = true;
+  const std::vector<int32_t> prompt = {1, 5, 9};
+  const GenerateResult r = generate(be, m->cfg, prompt, opt);
+  Sampler host(opt.sampler, V);
+  std::vector<int32_t> history = prompt;
+  std::vector<float> logits(V);
+  plain.forward(prompt.data(), (int)prompt.size(), 0, logits.data(), false);
+  for (size_t s = 0; s < r.generated.size(); s++) {
+    if (s > 0) plain.forward(&history.back(), 1, (int)history.size() - 1, logits.data(), false);
+    ASSERT_EQ(std::memcmp(logits.data(), r.logits[s].data(), V * sizeof(float)), 0) << "step " << s;
+    const int32_t id = host.sample(logits.data(), history);
+    ASSERT_EQ(id, r.generated[s]) << "step " << s;
+    history.push_back(id);
+  }
+  Sampler sm(opt.sampler, V);
+  EXPECT_TRUE(gptest::fails_with([&] { be.sample_next(sm, {}, nullptr); }, {"without a forward_for_sampling"}));
+  Sampler wrong(opt.sampler, V + 1);
+  be.reset();
+  be.forward_for_sampling(prompt.data(), 1, 0);
+  EXPECT_TRUE(gptest::fails_with([&] { be.sample_next(wrong, {}, nullptr); }, {"sampler is for"}));
+}
+
 }  // namespace
 }  // namespace gp

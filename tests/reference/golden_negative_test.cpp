@@ -81,6 +81,7 @@ class SkewedLogits : public Backend {
     for (int64_t i = 0; i < (int64_t)rows * vocab_; i++) logits[i] *= 1.0f + rel_;
   }
   int64_t memory_bytes() const override { return inner_.memory_bytes(); }
+  int vocab_size() const override { return vocab_; }
 
  private:
   Backend& inner_;
