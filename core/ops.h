@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/error.h"
 #include "core/tolerance.h"
 
 namespace gp {
@@ -37,6 +38,14 @@ struct OpArgs {
 };
 
 using OpFn = std::function<void(OpArgs&)>;  // reads inputs and params, writes "out"
+
+// Thrown by an op version that cannot run these operands on the device or in
+// the build at hand (a vendor library's limits, say); what() says why. Tests
+// and verify report it as skipped, benchmarks as not run; any other
+// gp::Error is a failure.
+struct UnsupportedOp : Error {
+  using Error::Error;
+};
 
 struct OpShape {
   std::string label;                     // "smollm2-135m/decode", "odd/tail", ...

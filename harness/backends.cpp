@@ -1,5 +1,6 @@
 // backends.cpp: backend selection (backends.h). The CUDA backends ("cuda":
-// goldpath's kernels, "cublas": cuBLAS for every linear) join the table when
+// goldpath's kernels, "cublas": cuBLAS for every linear,
+// cuDNN's fused attention for prefill where the device has it) join the table when
 // this build has kernels/ (GOLDPATH_HAVE_CUDA) and a device is present.
 #include "harness/backends.h"
 
@@ -95,11 +96,20 @@ std::string backend_description(const std::string& name) {
            "above), f16 activations and KV cache, f32 accumulation, decode step as a CUDA graph";
   if (name == "cublas") {
     std::string d = "cublas: vendor baseline: every linear through cuBLAS (quantized weights expanded to f16 "
-                    "first), the other ops by goldpath's kernels; op-level softmax through cuDNN";
+                    "first), prefill attention through cuDNN's fused attention";
+#ifdef GOLDPATH_HAVE_CUDA
+    // the device and build decide (any head size the CUDA backend takes passes cuDNN's shape checks)
+    const std::string why = cuda::attention_cudnn_unsupported(cuda::AttentionShape{1, 1, 64, 0}, 0);
+#else
+    const std::string why = "this build has no CUDA";
+#endif
+    d += why.empty() ? " (op-level too: attention.cudnn)" : " where cuDNN has it: not here, " + why + ", so goldpath's kernel";
+    d += ", decode attention by goldpath's split-K kernel (a cuDNN graph is built per context length; the decode "
+         "step is one CUDA graph for every position), the other ops by goldpath's kernels; op-level softmax through cuDNN";
 #ifndef GOLDPATH_HAVE_CUDNN
     d += " (not in this build: cuDNN was not found at configure time)";
 #endif
-    return d + "; attention has no vendor version in this build (cuDNN's fused attention is not wired in)";
+    return d;
   }
   fail("backend ", name, " is unknown");
 }

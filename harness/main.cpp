@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -138,30 +139,42 @@ int cmd_verify(const VerifyArgs& a) {
       all.insert(all.end(), mr.begin(), mr.end());
     }
   }
-  int failed = 0;
-  for (const auto& r : all) failed += !r.pass;
+  int failed = 0, skipped = 0;
+  for (const auto& r : all) failed += !r.pass, skipped += r.skipped;
   if (a.format == "json") {
     json j = json::array();
     for (const auto& r : all)
       j.push_back({{"model", r.model}, {"check", r.check}, {"backend", r.backend}, {"worst", r.worst},
                    {"max_abs_error", r.max_abs}, {"nmse", r.nmse}, {"tolerance", r.tol},
-                   {"compared", r.compared}, {"pass", r.pass}, {"detail", r.detail}});
+                   {"compared", r.compared}, {"pass", r.pass}, {"skipped", r.skipped}, {"detail", r.detail}});
     std::cout << j.dump(2) << "\n";
   } else {
     Table t({"model", "check", "backend", "max abs err", "NMSE", "tolerance", "result"});
     for (const auto& r : all) {
       if (!a.verbose && r.pass && r.check.rfind("op ", 0) == 0) continue;
-      t.add({r.model, r.check, r.backend, fmt(r.max_abs), fmt(r.nmse), fmt(r.tol), r.pass ? "PASS" : "FAIL"});
+      t.add({r.model, r.check, r.backend, r.skipped ? "-" : fmt(r.max_abs), r.skipped ? "-" : fmt(r.nmse),
+             r.skipped ? "-" : fmt(r.tol), r.skipped ? "SKIP" : r.pass ? "PASS" : "FAIL"});
     }
-    int ops_pass = 0, ops_total = 0;
-    for (const auto& r : all)
-      if (r.check.rfind("op ", 0) == 0) ops_total++, ops_pass += r.pass;
+    int ops_pass = 0, ops_total = 0, ops_skipped = 0;
+    // why op cases were skipped: "[backend] reason" -> cases
+    std::map<std::string, int> skip_reasons;
+    for (const auto& r : all) {
+      if (r.check.rfind("op ", 0) == 0) ops_total++, ops_pass += r.pass && !r.skipped, ops_skipped += r.skipped;
+      if (r.skipped) {
+        const size_t colon = r.detail.find(": ");  // after "op/case: "
+        skip_reasons["[" + r.backend + "] " + (colon == std::string::npos ? r.detail : r.detail.substr(colon + 2))]++;
+      }
+    }
     std::cout << t.render();
-    if (!a.verbose) std::cout << "(" << ops_pass << " of " << ops_total << " op cases pass; --verbose lists them)\n";
+    if (!a.verbose)
+      std::cout << "(" << ops_pass << " of " << ops_total << " op cases pass"
+                << (ops_skipped ? ", " + std::to_string(ops_skipped) + " skipped" : std::string())
+                << "; --verbose lists them)\n";
+    for (const auto& [why, n] : skip_reasons) std::cout << "SKIP " << n << " op case(s) " << why << "\n";
     for (const auto& r : all)
       if (!r.pass) std::cout << "\nFAIL " << r.model << " " << r.check << " [" << r.backend << "]\n" << r.detail << "\n";
     for (const std::string& b : backends) std::cout << "backend " << backend_description(b) << "\n";
-    std::cout << (all.size() - failed) << " passed, " << failed << " failed\n";
+    std::cout << (all.size() - failed - skipped) << " passed, " << skipped << " skipped, " << failed << " failed\n";
   }
   return failed ? 1 : 0;
 }

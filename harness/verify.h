@@ -23,6 +23,7 @@ struct CheckResult {
   double tol = 0;       // its bound
   int compared = 0;     // tensors compared for this check
   bool pass = true;
+  bool skipped = false; // the op version cannot run here (UnsupportedOp); detail says why
   std::string detail;   // on failure: the story in a few lines
 };
 

@@ -56,6 +56,12 @@ CudaBackend::CudaBackend(const Model& m, Flavor f) : m_(m), flavor_(f) {
       // cuBLAS must not allocate while a decode step is captured: give it its workspace
       cublas_ws_ = DeviceBuffer(*alloc_, kCublasWorkspace, MemCategory::Workspace, "cuBLAS workspace");
       GP_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_ws_.get(), cublas_ws_.bytes()));
+      // prefill attention through cuDNN's fused attention where this device and build have it
+      int device = 0;
+      GP_CUDA_CHECK(cudaGetDevice(&device));
+      cudnn_attention_why_ = attention_cudnn_unsupported(AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim,
+                                                                        c.sliding_window}, device);
+      if (cudnn_attention_why_.empty()) cudnn_ = process_cudnn_handle();
     }
 
     tok_embd_ = upload_weight(m.tok_embd, "token embedding");
@@ -262,6 +268,20 @@ void CudaBackend::linear_f16(half* out, const half* x, const DeviceWeight& w, in
   linear(out, nullptr, x, w, T, algo(), linear_ws_.get(), cublas_, stream_);
 }
 
+void CudaBackend::attention_prefill_vendor(half* out, const half* q, const half* kc, const half* vc, int T, int pos,
+                                           const AttentionShape& as) {
+  size_t ws = 0;
+  const std::string why = attention_prefill_cudnn_plan(T, pos, as, cudnn_, &ws);
+  GP_CHECK(why.empty(), name(), " backend: cuDNN's fused attention refuses a prefill of ", T, " tokens at position ",
+           pos, ": ", why);
+  if (ws > cudnn_ws_.bytes()) {  // prefill runs as ordinary launches (never captured): growing here is safe
+    GP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    cudnn_ws_.reset();
+    cudnn_ws_ = DeviceBuffer(*alloc_, ws, MemCategory::Workspace, "cuDNN attention workspace");
+  }
+  attention_prefill_cudnn(out, q, kc, vc, T, pos, as, cudnn_ws_.get(), cudnn_ws_.bytes(), cudnn_, stream_);
+}
+
 void CudaBackend::tap(int layer, const char* point, const void* dev, bool is_f16, int64_t rows, int64_t cols) {
   if (!sink_) return;
   const int64_t n = rows * cols;
@@ -307,6 +327,8 @@ void CudaBackend::enqueue_forward(int T, int pos, int rows, bool decode) {
     kv_write(kc, vc, k, v, T, pos, decode ? d_pos0 : nullptr, Hkv, hd, stream_);
     if (decode)
       attention_decode(att, q, kc, vc, d_pos0, cache_cap_, as, partials_.as<float>(), stream_);
+    else if (cudnn_)
+      attention_prefill_vendor(att, q, kc, vc, T, pos, as);
     else
       attention_prefill(att, q, kc, vc, T, pos, as, stream_);
     linear_f16(o, att, L.wo, T);  // (T, D)

@@ -1,7 +1,8 @@
 // backend.h: the CUDA model forward, a gp::Backend (core/backend.h) doing the
 // reference's math (reference/model.cpp) in the same order of ops with the
 // kernels of kernels/ops.h. Two flavors: "cuda" (goldpath's kernels only) and
-// "cublas" (cublasGemmEx for every linear, goldpath's kernels for the rest).
+// "cublas" (cublasGemmEx for every linear, cuDNN's fused attention for
+// prefill where the device has it (sm_80+), goldpath's kernels for the rest).
 // Storage: weights as stored (f32/bf16 converted to f16, refused if a value
 // overflows f16), norm weights f32, residual stream f32, other activations
 // f16, KV cache f16 (S_cap, Hkv, hd) per layer. A decode step (one token) is
@@ -49,6 +50,9 @@ class CudaBackend : public Backend {
   void set_use_graphs(bool on) { use_graphs_ = on; }
   int graph_captures() const { return graph_captures_; }  // times a decode graph was captured
   MemoryReport memory_report() const { return alloc_->report(); }
+  // "cublas": "" when prefill attention runs through cuDNN, else why it does
+  // not (then goldpath's kernel runs it); "cuda": not applicable, "".
+  const std::string& cudnn_attention_unsupported() const { return cudnn_attention_why_; }
 
  private:
   struct Layer {
@@ -69,12 +73,18 @@ class CudaBackend : public Backend {
   void run_forward(const int32_t* tokens, int n, int pos, int rows, float* logits);
   LinearAlgo algo() const { return flavor_ == Flavor::Cublas ? LinearAlgo::Cublas : LinearAlgo::Auto; }
   void linear_f16(half* out, const half* x, const DeviceWeight& w, int T);
+  // cuDNN's fused attention for a prefill; throws when cuDNN refuses the shape
+  void attention_prefill_vendor(half* out, const half* q, const half* kc, const half* vc, int T, int pos,
+                                const AttentionShape& as);
 
   const Model& m_;
   Flavor flavor_;
   std::unique_ptr<DeviceAllocator> alloc_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  cudnnHandle_t cudnn_ = nullptr;  // set when prefill attention runs through cuDNN (the process's handle)
+  std::string cudnn_attention_why_;
+  DeviceBuffer cudnn_ws_;          // its workspace, grown per prefill shape
 
   // weights
   std::vector<DeviceBuffer> weight_bufs_;

@@ -17,6 +17,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <string>
 
 #include "core/dtype.h"
 
@@ -138,5 +139,42 @@ void sample(int32_t* out_id, const float* logits, int vocab, const SampleParams&
 // of `softmax`.
 void softmax_cudnn(float* out, const float* x, int T, int N, cudnnHandle_t cudnn,
                    cudaStream_t stream);
+// The current device's cuDNN handle, created on first use and kept for the
+// life of the process (cached cuDNN plans refer to it, see below); callers
+// bind it to their stream (the cuDNN launchers here do on every call).
+// Throws gp::Error in a build without cuDNN.
+cudnnHandle_t process_cudnn_handle();
+
+// ---- kernels/vendor_attention.cpp -----------------------------------------
+// cuDNN's fused attention (the cuDNN frontend's SDPA graph; f16 in and out,
+// f32 softmax and accumulation) as the vendor version of attention_prefill,
+// with its semantics and operands: q (T,Hq,hd) at positions pos0..pos0+T-1,
+// caches (S_cap,Hkv,hd) holding positions 0..pos0+T-1, out (T,Hq,hd), causal,
+// GQA, scale 1/sqrt(hd), optional sliding window; pointers 16-byte aligned.
+// cuDNN runs it on sm_80 and newer, for head sizes a multiple of 8 up to 256
+// (the cuDNN version at hand may allow less: its frontend then says so).
+//
+// attention_cudnn_unsupported_reason: "" when nothing known before a graph is
+// built rules out shape `s` on a device of compute capability
+// cc_major.cc_minor, else the reason in words (this build lacks cuDNN or its
+// frontend; the device is older than sm_80; the head size or heads). Needs no
+// device. attention_cudnn_unsupported: the same for device `device` ("no CUDA
+// device: ..." without one).
+std::string attention_cudnn_unsupported_reason(const AttentionShape& s, int cc_major, int cc_minor);
+std::string attention_cudnn_unsupported(const AttentionShape& s, int device);
+// Builds, once per (handle, device, T, pos0 + T, s), the graph of a prefill of
+// T > 0 queries at pos0 on the current device and keeps it for the process
+// (so `cudnn` must live as long; goldpath's handles are never destroyed).
+// Returns "" and sets *workspace_bytes when cuDNN supports it, else the
+// reason (the device or shape, or the frontend's own message).
+std::string attention_prefill_cudnn_plan(int T, int pos0, const AttentionShape& s, cudnnHandle_t cudnn,
+                                         size_t* workspace_bytes);
+// Enqueues the plan on `stream` (binds `cudnn` to it); builds the plan first
+// when attention_prefill_cudnn_plan has not. workspace: device scratch of at
+// least the plan's workspace_bytes. Throws gp::Error with the reason when
+// cuDNN does not support the prefill.
+void attention_prefill_cudnn(half* out, const half* q, const half* k_cache, const half* v_cache, int T,
+                             int pos0, const AttentionShape& s, void* workspace, size_t workspace_bytes,
+                             cudnnHandle_t cudnn, cudaStream_t stream);
 
 }  // namespace gp::cuda

@@ -5,9 +5,6 @@
 #include "kernels/registry.h"
 
 #include <cublas_v2.h>
-#ifdef GOLDPATH_HAVE_CUDNN
-#include <cudnn.h>
-#endif
 
 #include <cmath>
 #include <deque>
@@ -33,9 +30,6 @@ struct Context {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   DeviceBuffer cublas_ws;
-#ifdef GOLDPATH_HAVE_CUDNN
-  cudnnHandle_t cudnn = nullptr;
-#endif
 };
 
 // Made on the first call that needs the device; deliberately never destroyed
@@ -67,21 +61,10 @@ cublasHandle_t cublas_handle() {
   return c.cublas;
 }
 
+// the process's handle (kernels/ops.h); its cuDNN launchers bind it to the stream they are given
 cudnnHandle_t cudnn_handle() {
-#ifdef GOLDPATH_HAVE_CUDNN
-  Context& c = ctx();
-  if (!c.cudnn) {
-    cudnnHandle_t h = nullptr;
-    const cudnnStatus_t st = cudnnCreate(&h);
-    GP_CHECK(st == CUDNN_STATUS_SUCCESS, "CUDA op table: cudnnCreate failed: ", cudnnGetErrorString(st));
-    const cudnnStatus_t ss = cudnnSetStream(h, c.stream);
-    GP_CHECK(ss == CUDNN_STATUS_SUCCESS, "CUDA op table: cudnnSetStream failed: ", cudnnGetErrorString(ss));
-    c.cudnn = h;
-  }
-  return c.cudnn;
-#else
-  fail("softmax through cuDNN: this build has no cuDNN (cudnn.h and libcudnn were not found at configure time)");
-#endif
+  ctx();  // "no device" as every entry says it
+  return process_cudnn_handle();
 }
 
 // ---------------------------------------------------------------------------
@@ -290,41 +273,101 @@ PreparedOp prep_rope(const OpArgs& a) {
       {T, H, hd}, &d_x, true);
 }
 
+// attention operands, checked on the host
+struct AttentionArgs {
+  int64_t T = 0, Hq = 0, hd = 0, S = 0, pos0 = 0;
+  AttentionShape as;
+};
+AttentionArgs attention_args(const OpArgs& a) {
+  const HostTensor &q = a.in("q"), &k = a.in("k"), &v = a.in("v");
+  AttentionArgs r;
+  r.T = dim(q, 0, "attention", "q"), r.Hq = dim(q, 1, "attention", "q"), r.hd = dim(q, 2, "attention", "q");
+  r.S = dim(k, 0, "attention", "k");
+  const int64_t Hkv = dim(k, 1, "attention", "k");
+  GP_CHECK(dim(k, 2, "attention", "k") == r.hd && v.shape == k.shape, "attention: k and v must both be (S, Hkv, ", r.hd, ")");
+  r.pos0 = (int64_t)a.param("q_pos0");
+  const int64_t window = (int64_t)a.param("sliding_window");
+  // the kernels read keys from a KV cache that holds exactly the positions before the last query
+  GP_CHECK(r.pos0 >= 0 && r.pos0 + r.T == r.S, "attention: the CUDA kernels need S == q_pos0 + T (a KV cache ending at the "
+           "last query), got S ", r.S, ", q_pos0 ", r.pos0, ", T ", r.T);
+  r.as = AttentionShape{(int)r.Hq, (int)Hkv, (int)r.hd, (int)window};
+  return r;
+}
+
+// q, k, v uploaded as f16 and the f16 output, in one Operands
+struct AttentionBuffers {
+  std::shared_ptr<Operands> o;
+  const DeviceBuffer *q = nullptr, *k = nullptr, *v = nullptr, *out = nullptr;
+};
+AttentionBuffers upload_attention(const OpArgs& a, const AttentionArgs& r) {
+  AttentionBuffers b;
+  b.o = std::make_shared<Operands>();
+  b.q = &b.o->add(upload_f16(floats(a.in("q"), "attention", "q"), "q"));
+  b.k = &b.o->add(upload_f16(floats(a.in("k"), "attention", "k"), "k"));
+  b.v = &b.o->add(upload_f16(floats(a.in("v"), "attention", "v"), "v"));
+  b.out = &b.o->add(alloc_out((size_t)(r.T * r.Hq * r.hd * 2)));
+  return b;
+}
+
 PrepareFn prep_attention(bool allow_decode) {
   return [allow_decode](const OpArgs& a) {
-    const HostTensor &q = a.in("q"), &k = a.in("k"), &v = a.in("v");
-    const int64_t T = dim(q, 0, "attention", "q"), Hq = dim(q, 1, "attention", "q"), hd = dim(q, 2, "attention", "q");
-    const int64_t S = dim(k, 0, "attention", "k"), Hkv = dim(k, 1, "attention", "k");
-    GP_CHECK(dim(k, 2, "attention", "k") == hd && v.shape == k.shape, "attention: k and v must both be (S, Hkv, ", hd, ")");
-    const int64_t pos0 = (int64_t)a.param("q_pos0"), window = (int64_t)a.param("sliding_window");
-    // the kernels read keys from a KV cache that holds exactly the positions before the last query
-    GP_CHECK(pos0 >= 0 && pos0 + T == S, "attention: the CUDA kernels need S == q_pos0 + T (a KV cache ending at the "
-             "last query), got S ", S, ", q_pos0 ", pos0, ", T ", T);
-    const AttentionShape as{(int)Hq, (int)Hkv, (int)hd, (int)window};
-    auto o = std::make_shared<Operands>();
-    const DeviceBuffer& d_q = o->add(upload_f16(floats(q, "attention", "q"), "q"));
-    const DeviceBuffer& d_k = o->add(upload_f16(floats(k, "attention", "k"), "k"));
-    const DeviceBuffer& d_v = o->add(upload_f16(floats(v, "attention", "v"), "v"));
-    const DeviceBuffer& out = o->add(alloc_out((size_t)(T * Hq * hd * 2)));
+    const AttentionArgs r = attention_args(a);
+    const AttentionBuffers b = upload_attention(a, r);
+    const AttentionShape as = r.as;
+    const int64_t T = r.T, S = r.S, pos0 = r.pos0;
+    const DeviceBuffer &out = *b.out, &d_q = *b.q, &d_k = *b.k, &d_v = *b.v;
     if (allow_decode && T == 1) {
       const int p0 = (int)pos0;
-      const DeviceBuffer& d_pos0 = o->add(upload_bytes(&p0, sizeof(int), "pos0"));
+      const DeviceBuffer& d_pos0 = b.o->add(upload_bytes(&p0, sizeof(int), "pos0"));
       const size_t pb = attention_decode_partials_bytes(as, (int)S);
-      float* part = pb > 0 ? o->add(DeviceBuffer(*ctx().alloc, pb, MemCategory::Workspace, "attention partials")).as<float>()
+      float* part = pb > 0 ? b.o->add(DeviceBuffer(*ctx().alloc, pb, MemCategory::Workspace, "attention partials")).as<float>()
                            : nullptr;
       return prepared(
-          o, [&out, &d_q, &d_k, &d_v, &d_pos0, S, as, part] {
+          b.o, [&out, &d_q, &d_k, &d_v, &d_pos0, S, as, part] {
             attention_decode(out.as<half>(), d_q.as<const half>(), d_k.as<const half>(), d_v.as<const half>(),
                              d_pos0.as<const int>(), (int)S, as, part, ctx().stream);
           },
-          {T, Hq, hd}, &out, true);
+          {T, r.Hq, r.hd}, &out, true);
     }
     return prepared(
-        o, [&out, &d_q, &d_k, &d_v, T, pos0, as] {
+        b.o, [&out, &d_q, &d_k, &d_v, T, pos0, as] {
           attention_prefill(out.as<half>(), d_q.as<const half>(), d_k.as<const half>(), d_v.as<const half>(), (int)T,
                             (int)pos0, as, ctx().stream);
         },
-        {T, Hq, hd}, &out, true);
+        {T, r.Hq, r.hd}, &out, true);
+  };
+}
+
+// cuDNN's fused attention (attention_prefill_cudnn). goldpath_decode: T == 1
+// runs goldpath's split-K decode kernel instead (the cublas table's
+// "attention"); otherwise every T goes through cuDNN ("attention.cudnn").
+// Where cuDNN cannot run the operands here, prepare throws UnsupportedOp.
+PrepareFn prep_attention_cudnn(bool goldpath_decode) {
+  const PrepareFn goldpath = prep_attention(true);
+  return [goldpath_decode, goldpath](const OpArgs& a) {
+    const AttentionArgs r = attention_args(a);
+    if (goldpath_decode && r.T == 1) return goldpath(a);
+    ctx();  // "no device" as every entry says it
+    int device = 0;
+    GP_CUDA_CHECK(cudaGetDevice(&device));
+    std::string why = attention_cudnn_unsupported(r.as, device);
+    if (!why.empty()) throw UnsupportedOp("attention through cuDNN: " + why);
+    cudnnHandle_t h = cudnn_handle();
+    size_t wsb = 0;
+    why = attention_prefill_cudnn_plan((int)r.T, (int)r.pos0, r.as, h, &wsb);
+    if (!why.empty()) throw UnsupportedOp("attention through cuDNN: " + why);
+    const AttentionBuffers b = upload_attention(a, r);
+    void* ws = wsb > 0 ? b.o->add(DeviceBuffer(*ctx().alloc, wsb, MemCategory::Workspace, "cuDNN attention workspace")).get()
+                       : nullptr;
+    const AttentionShape as = r.as;
+    const int64_t T = r.T, pos0 = r.pos0;
+    const DeviceBuffer &out = *b.out, &d_q = *b.q, &d_k = *b.k, &d_v = *b.v;
+    return prepared(
+        b.o, [&out, &d_q, &d_k, &d_v, T, pos0, as, ws, wsb, h] {
+          attention_prefill_cudnn(out.as<half>(), d_q.as<const half>(), d_k.as<const half>(), d_v.as<const half>(),
+                                  (int)T, (int)pos0, as, ws, wsb, h, ctx().stream);
+        },
+        {T, r.Hq, r.hd}, &out, true);
   };
 }
 
@@ -394,6 +437,8 @@ std::map<std::string, PrepareFn> cublas_prepared() {
     if (name.find('.') == std::string::npos) t[name] = fn;  // goldpath's kernel for the rest
   t["linear"] = prep_linear(LinearAlgo::Cublas);
   t["softmax"] = prep_softmax(true);
+  t["attention"] = prep_attention_cudnn(true);
+  t["attention.cudnn"] = prep_attention_cudnn(false);
   return t;
 }
 

@@ -10,9 +10,17 @@
 // "linear.gemv", "linear.mma", "attention.prefill" (an op's versions are
 // "<op>.<version>"; version_op_name gives back "<op>").
 // cublas_ops(): the vendor baselines: "linear" through cublasGemmEx,
-// "softmax" through cuDNN; every other op is goldpath's kernel.
+// "softmax" through cuDNN, "attention" through cuDNN's fused attention for
+// prefill (T > 1; attention_prefill_cudnn) while decode (T == 1) stays
+// goldpath's split-K kernel (a cuDNN graph is built per context length, and
+// the CUDA-graph decode step reads its position from device memory);
+// "attention.cudnn" is cuDNN's fused attention for every T, decode included.
+// Every other op is goldpath's kernel.
 // The tables can be listed without a device; calling an entry without one
-// throws gp::Error saying why.
+// throws gp::Error saying why. An entry whose vendor library cannot run the
+// operands on the device at hand (cuDNN's fused attention before sm_80, or a
+// build without cuDNN or its frontend) throws gp::UnsupportedOp (core/ops.h), saying why:
+// tests report it as skipped and benchmarks as not run, not as failures.
 //
 // The prepared tables (for timing): the same entries split in two, so that a
 // benchmark uploads once and then times launches alone on device-resident

@@ -2,8 +2,12 @@
 // kernels are measured against (kernels/ops.h, "vendor" section).
 // softmax_cudnn: cudnnSoftmaxForward, CUDNN_SOFTMAX_ACCURATE (max-subtracted),
 // instance mode over a (T, N, 1, 1) NCHW tensor: one softmax per row of N.
-// Builds without cuDNN keep the symbol and throw when it is called.
+// process_cudnn_handle: one cuDNN handle per device for the whole process.
+// Builds without cuDNN keep the symbols and throw when they are called.
 #include <cuda_runtime.h>
+
+#include <map>
+#include <mutex>
 
 #include "core/error.h"
 #include "kernels/cuda_check.h"
@@ -36,6 +40,17 @@ struct TensorDesc {
 };
 }  // namespace
 
+cudnnHandle_t process_cudnn_handle() {
+  static std::mutex mu;
+  static std::map<int, cudnnHandle_t> handles;  // device -> handle, never destroyed
+  int device = 0;
+  GP_CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mu);
+  cudnnHandle_t& h = handles[device];
+  if (!h) GP_CUDNN_CHECK(cudnnCreate(&h));
+  return h;
+}
+
 void softmax_cudnn(float* out, const float* x, int T, int N, cudnnHandle_t cudnn,
                    cudaStream_t stream) {
   GP_CHECK(T >= 0 && N > 0, "cudnn softmax: shape (", T, ", ", N, ") is unsupported");
@@ -51,6 +66,10 @@ void softmax_cudnn(float* out, const float* x, int T, int N, cudnnHandle_t cudnn
 }
 
 #else
+
+cudnnHandle_t process_cudnn_handle() {
+  fail("cuDNN: this build has no cuDNN (cudnn.h and libcudnn were not found at configure time)");
+}
 
 void softmax_cudnn(float*, const float*, int, int, cudnnHandle_t, cudaStream_t) {
   fail("softmax_cudnn: cuDNN was not found when this build was configured");

@@ -12,8 +12,10 @@
 # every shared library they load (found with ldd, closed transitively), minus
 # glibc, libgcc and libstdc++; docs, man pages and unused static libraries are
 # dropped. cuDNN headers are copied when this machine has them (the GPU
-# machine's cuDNN libraries come from its own python packages). The GPU check
-# exposes a bundled library only when that machine lacks its soname.
+# machine's cuDNN libraries come from its own python packages), and the cuDNN
+# frontend headers (scripts/fetch_cudnn_frontend.sh) go to
+# .gpu-deps/cudnn_frontend/include. The GPU check exposes a bundled library
+# only when that machine lacks its soname.
 #
 # The default model (98 MB) is more than one device call carries (64 MiB with
 # the working tree), so --model splits it into parts sized from the measured
@@ -196,16 +198,25 @@ if [[ -n "$cudnn_inc" ]]; then
   cp -L "$cudnn_inc"/cudnn*.h "$work/cudnn/include/"
 fi
 
+# cuDNN frontend headers (header-only; cuDNN's fused attention needs them):
+# the pinned PyPI wheel's, fetched into third_party/ when not there yet
+bash "$root/scripts/fetch_cudnn_frontend.sh"
+fe="$root/third_party/cudnn_frontend"
+mkdir -p "$work/cudnn_frontend"
+cp -r "$fe/include" "$fe/SOURCE" "$work/cudnn_frontend/"
+
 rm -rf "$deps"
 mkdir -p "$deps"
 mv "$stage" "$deps/root"
 [[ -d "$work/cudnn" ]] && mv "$work/cudnn" "$deps/cudnn"
+mv "$work/cudnn_frontend" "$deps/cudnn_frontend"
 sort "$work/manifest" >"$deps/PACKAGES"
 {
   echo "made: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "commit: $(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
   echo "dirty: $([[ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]] && echo yes || echo no)"
   [[ -n "$cudnn_inc" ]] && echo "cudnn headers: $cudnn_inc ($(awk '/define CUDNN_(MAJOR|MINOR|PATCHLEVEL) /{printf "%s%s", s, $3; s="."}' "$cudnn_inc/cudnn_version.h"))"
+  echo "cudnn frontend headers: $(cut -d' ' -f1 "$fe/SOURCE")"
   true
 } >"$deps/SOURCE"
 

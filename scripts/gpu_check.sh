@@ -18,7 +18,7 @@
 #   bash scripts/gpu_check.sh                 # the check (about 8 minutes at most)
 #   bash scripts/gpu_check.sh --stash-model   # only keep the carried model parts (see gpu_bundle.sh --model)
 #   bash scripts/gpu_check.sh --dry-run       # no GPU needed: configure + build for sm_75, list the tests
-# Options: --archs LIST, --jobs N, --budget SECONDS (default 450), --out DIR,
+# Options: --archs LIST, --jobs N, --budget SECONDS (default 450, x GOLDPATH_GPU_LIMIT_SCALE), --out DIR,
 #   --targets "T1 T2" (build only these; dry runs), --work DIR (build and results
 #   folder, default build-gpu/). Environment:
 #   GOLDPATH_CACHE      where model parts and the joined model are kept (default ~/.cache/goldpath)
@@ -31,7 +31,7 @@ model_name="SmolLM2-135M-Instruct.Q4_1.gguf"
 cache="${GOLDPATH_CACHE:-${HOME:-/root}/.cache/goldpath}"
 multiarch="x86_64-linux-gnu"
 
-mode=check archs="" jobs="$(nproc)" budget=450 out_dir="" targets="" work="$root/build-gpu"
+mode=check archs="" jobs="$(nproc)" budget="" out_dir="" targets="" work="$root/build-gpu"
 usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case "$1" in
@@ -50,10 +50,12 @@ while (($#)); do
 done
 [[ -n "$archs" ]] || { [[ "$mode" == dry ]] && archs="75" || archs="90-real;75-virtual"; }
 start=$(date +%s)
+# step limits are sized for the H200's 16 cores; a dry run on a laptop gets 10x,
+# and so does its overall budget unless --budget is given
+limit_scale="${GOLDPATH_GPU_LIMIT_SCALE:-$([[ "$mode" == dry ]] && echo 10 || echo 1)}"
+[[ -n "$budget" ]] || budget=$((450 * limit_scale))
 deadline=$((start + budget))
 reserve=20  # seconds kept for the summary and the packing
-# step limits are sized for the H200's 16 cores; a dry run on a laptop gets 10x
-limit_scale="${GOLDPATH_GPU_LIMIT_SCALE:-$([[ "$mode" == dry ]] && echo 10 || echo 1)}"
 
 # ------------------------------------------------------------ model parts
 # parts NAME.partK-of-N carried from .gpu-model/ are kept in $cache/parts;
@@ -170,6 +172,18 @@ else
     cmake_args+=(-DCMAKE_DISABLE_FIND_PACKAGE_CUDNN=ON)
     cudnn_note="absent (no cudnn.h + libcudnn in the system or in python's nvidia-cudnn package)"
   fi
+fi
+# the cuDNN frontend headers (cuDNN's fused attention): the bundle's, else the
+# tree's (scripts/fetch_cudnn_frontend.sh); this machine has no pip to fetch them
+fe_inc=""
+for d in "$deps/cudnn_frontend/include" "$root/third_party/cudnn_frontend/include"; do
+  [[ -f "$d/cudnn_frontend.h" ]] && { fe_inc="$d"; break; }
+done
+if [[ -n "$fe_inc" ]]; then
+  cmake_args+=("-DCUDNN_FRONTEND_INCLUDE_DIR=$fe_inc")
+  cudnn_note="$cudnn_note; frontend headers $fe_inc"
+else
+  cudnn_note="$cudnn_note; frontend headers absent (no cuDNN fused attention: bash scripts/gpu_bundle.sh)"
 fi
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up used by the README's two commands: installs missing apt packages,
-# fetches the default model, configures and builds (incrementally: a second
-# run reuses everything already there).
+# fetches the default model and the cuDNN frontend headers, configures and
+# builds (incrementally: a second run reuses everything already there).
 #   GOLDPATH_BUILD_DIR   build folder (default: build)
 #   GOLDPATH_CUDA_ARCHS  CUDA architectures (default: 75;80-real;86-real;89-real;90-real)
 #   GOLDPATH_CMAKE_ARGS  extra cmake arguments
@@ -25,6 +25,9 @@ if ((${#missing[@]})); then
 fi
 
 bash "$root/scripts/fetch_model.sh"
+# optional: without it the build has no cuDNN fused attention, and says so
+bash "$root/scripts/fetch_cudnn_frontend.sh" ||
+  echo "setup: could not fetch the cuDNN frontend headers; this build will have no cuDNN fused attention" >&2
 
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   args=(-DCMAKE_BUILD_TYPE=Release)

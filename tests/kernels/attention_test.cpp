@@ -22,87 +22,20 @@
 #include "kernels/device.h"
 #include "kernels/ops.h"
 #include "reference/ops.h"
+#include "tests/kernels/attention_cases.h"
 
 namespace gp {
 namespace {
 
 // ---- helpers ------------------------------------------------------------
 
-// Device memory owned by the test.
-struct DevBuf {
-  void* p = nullptr;
-  explicit DevBuf(size_t bytes) { GP_CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(bytes, 16))); }
-  ~DevBuf() { cudaFree(p); }
-  DevBuf(const DevBuf&) = delete;
-  DevBuf& operator=(const DevBuf&) = delete;
-  half* h() const { return static_cast<half*>(p); }
-  float* f() const { return static_cast<float*>(p); }
-  int* i() const { return static_cast<int*>(p); }
-};
-
-constexpr uint16_t kHalfNaN = 0x7e00;
-// cache rows past the live context: NaN, so a kernel reading them shows NaNs
-constexpr int kCachePad = 37;
-
-std::vector<uint16_t> to_half(const std::vector<float>& x) {
-  std::vector<uint16_t> r(x.size());
-  for (size_t i = 0; i < x.size(); i++) r[i] = f32_to_f16(x[i]);
-  return r;
-}
-std::vector<float> from_half(const std::vector<uint16_t>& x) {
-  std::vector<float> r(x.size());
-  for (size_t i = 0; i < x.size(); i++) r[i] = f16_to_f32(x[i]);
-  return r;
-}
-std::vector<float> round_half(const std::vector<float>& x) { return from_half(to_half(x)); }
-
-void upload(void* dst, const std::vector<uint16_t>& x) {
-  GP_CUDA_CHECK(cudaMemcpy(dst, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
-}
-std::vector<uint16_t> download(const void* src, size_t n) {
-  std::vector<uint16_t> r(n);
-  GP_CUDA_CHECK(cudaDeviceSynchronize());
-  GP_CUDA_CHECK(cudaMemcpy(r.data(), src, n * 2, cudaMemcpyDeviceToHost));
-  return r;
-}
-
-// got vs want (row-major `shape`) within `bound`: the first mismatches with
-// their index, then one summary line.
-::testing::AssertionResult close(const std::string& what, const std::vector<float>& got,
-                                 const std::vector<float>& want, const std::vector<int64_t>& shape,
-                                 double bound) {
-  const ErrorStats e = compare(got.data(), want.data(), (int64_t)want.size());
-  const std::string summary =
-      str(what, ": max abs ", e.max_abs, " at ", format_index(e.max_abs_at, shape), ", max rel ",
-          e.max_rel, ", nmse ", e.nmse, ", ", 100.0 * e.max_abs / bound, "% of tolerance ", bound,
-          ", ", e.non_finite, " non-finite");
-  if (e.non_finite == 0 && e.max_abs <= bound) return ::testing::AssertionSuccess() << summary;
-  auto r = ::testing::AssertionFailure();
-  for (int64_t i : first_mismatches(got.data(), want.data(), (int64_t)want.size(), bound, 8))
-    r << "  " << format_index(i, shape) << ": got " << got[i] << ", want " << want[i] << "\n";
-  return r << summary;
-}
+using namespace gptest;
 
 std::vector<float> slice(const std::vector<float>& x, size_t begin, size_t n) {
   return std::vector<float>(x.begin() + begin, x.begin() + begin + n);
 }
-double max_abs(const std::vector<float>& x) {
-  double m = 0;
-  for (float v : x) m = std::max(m, (double)std::fabs(v));
-  return m;
-}
 
 // ---- cases ----------------------------------------------------------------
-
-struct Case {
-  std::string label;
-  int T, S, Hq, Hkv, hd, window;
-};
-
-void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.label << " (T " << c.T << ", S " << c.S << ", Hq " << c.Hq << ", Hkv " << c.Hkv << ", hd "
-      << c.hd << ", window " << c.window << ")";
-}
 
 std::vector<Case> cases() {
   std::vector<Case> r;
@@ -121,75 +54,13 @@ std::vector<Case> cases() {
   return r;
 }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  std::string n = info.param.label;
-  for (char& c : n)
-    if (!std::isalnum((unsigned char)c)) c = '_';
-  return n;
-}
-
-// Inputs from the registry's generator, the reference output on float32
-// inputs, and the tolerance: the registry's f16 tolerance applied to the
-// error of a plain low-precision attention (the reference run on inputs and
-// output rounded to f16), the noise any f16-storage implementation has.
-struct Prepared {
-  Case c;
-  std::vector<float> q, k, v;  // (T,Hq,hd), (S,Hkv,hd), (S,Hkv,hd)
-  std::vector<float> want;     // (T,Hq,hd)
-  Tolerance tol;
-  std::vector<float> lowp;     // (T,Hq,hd)
-  // tolerance for part of the output: from the low-precision error on that part
-  double bound(const std::vector<float>& want_part, const std::vector<float>& lowp_part) const {
-    const ErrorStats e = compare(lowp_part.data(), want_part.data(), (int64_t)want_part.size());
-    return tol.bound(e.max_abs, max_abs(want_part));
-  }
-};
-
-Prepared prepare(const Case& c) {
-  const OpSpec* spec = find_op("attention");
-  OpShape sh{c.label, {{"T", c.T}, {"S", c.S}, {"Hq", c.Hq}, {"Hkv", c.Hkv}, {"hd", c.hd}, {"window", c.window}}};
-  OpArgs a;
-  spec->make_inputs(sh, 1234, a);
-  Prepared p{c, a.in("q").f, a.in("k").f, a.in("v").f, {}, spec->tolerance.at(DType::F16), {}};
-  const int64_t n_out = (int64_t)c.T * c.Hq * c.hd;
-  p.want.resize(n_out);
-  p.lowp.resize(n_out);
-  ref::attention(p.want.data(), p.q.data(), p.k.data(), p.v.data(), c.T, c.S, c.Hq, c.Hkv, c.hd,
-                 c.S - c.T, c.window);
-  const std::vector<float> q16 = round_half(p.q), k16 = round_half(p.k), v16 = round_half(p.v);
-  ref::attention(p.lowp.data(), q16.data(), k16.data(), v16.data(), c.T, c.S, c.Hq, c.Hkv, c.hd,
-                 c.S - c.T, c.window);
-  p.lowp = round_half(p.lowp);
-  return p;
-}
-
-// K and V caches of S + kCachePad rows: the inputs, then NaN rows.
-struct Caches {
-  int cap;
-  DevBuf k, v;
-  Caches(const Prepared& p)
-      : cap(p.c.S + kCachePad),
-        k((size_t)cap * p.c.Hkv * p.c.hd * 2),
-        v((size_t)cap * p.c.Hkv * p.c.hd * 2) {
-    const size_t row = (size_t)p.c.Hkv * p.c.hd;
-    std::vector<uint16_t> hk(cap * row, kHalfNaN), hv(cap * row, kHalfNaN);
-    const std::vector<uint16_t> k16 = to_half(p.k), v16 = to_half(p.v);
-    std::copy(k16.begin(), k16.end(), hk.begin());
-    std::copy(v16.begin(), v16.end(), hv.begin());
-    upload(k.p, hk);
-    upload(v.p, hv);
-  }
-};
-
-cuda::AttentionShape shape_of(const Case& c) { return {c.Hq, c.Hkv, c.hd, c.window}; }
-
 std::vector<float> run_prefill(const Prepared& p, const Caches& caches) {
   const Case& c = p.c;
   DevBuf q(p.q.size() * 2), out(p.want.size() * 2);
-  upload(q.p, to_half(p.q));
+  upload_f16(q.p, to_f16(p.q));
   cuda::attention_prefill(out.h(), q.h(), caches.k.h(), caches.v.h(), c.T, c.S - c.T, shape_of(c),
                           nullptr);
-  return from_half(download(out.p, p.want.size()));
+  return from_f16(download_f16(out.p, p.want.size()));
 }
 
 // the last query row (position S-1) through attention_decode
@@ -199,12 +70,12 @@ std::vector<float> run_decode(const Prepared& p, const Caches& caches, int max_c
   const std::vector<float> q_last = slice(p.q, p.q.size() - n, n);
   DevBuf q(n * 2), out(n * 2), pos(sizeof(int));
   DevBuf partials(cuda::attention_decode_partials_bytes(shape_of(c), max_ctx));
-  upload(q.p, to_half(q_last));
+  upload_f16(q.p, to_f16(q_last));
   const int pos0 = c.S - 1;
   GP_CUDA_CHECK(cudaMemcpy(pos.p, &pos0, sizeof(int), cudaMemcpyHostToDevice));
   cuda::attention_decode(out.h(), q.h(), caches.k.h(), caches.v.h(), pos.i(), max_ctx,
                          shape_of(c), partials.f(), nullptr);
-  return from_half(download(out.p, n));
+  return from_f16(download_f16(out.p, n));
 }
 
 class CudaAttention : public ::testing::TestWithParam<Case> {
@@ -275,17 +146,17 @@ TEST_F(CudaAttentionDevice, ReplayFollowsDevicePosition) {
   spec->make_inputs({c.label, {{"T", 1}, {"S", cap}, {"Hq", c.Hq}, {"Hkv", c.Hkv}, {"hd", c.hd}, {"window", 0}}},
                     99, a);
   // rows of k and v rounded to f16: the cache holds exactly these values
-  const std::vector<float> k = round_half(a.in("k").f), v = round_half(a.in("v").f);
+  const std::vector<float> k = round_f16(a.in("k").f), v = round_f16(a.in("v").f);
   DevBuf kc(cap * row * 2), vc(cap * row * 2), kn(row * 2), vn(row * 2), q(qn * 2), out(qn * 2),
       pos(sizeof(int)), direct(qn * 2);
   const cuda::AttentionShape s = shape_of(c);
   DevBuf partials(cuda::attention_decode_partials_bytes(s, cap));
-  upload(kc.p, std::vector<uint16_t>(cap * row, kHalfNaN));
-  upload(vc.p, std::vector<uint16_t>(cap * row, kHalfNaN));
+  upload_f16(kc.p, std::vector<uint16_t>(cap * row, kF16NaN));
+  upload_f16(vc.p, std::vector<uint16_t>(cap * row, kF16NaN));
   {
     DevBuf kp(prefix * row * 2), vp(prefix * row * 2);
-    upload(kp.p, to_half(slice(k, 0, prefix * row)));
-    upload(vp.p, to_half(slice(v, 0, prefix * row)));
+    upload_f16(kp.p, to_f16(slice(k, 0, prefix * row)));
+    upload_f16(vp.p, to_f16(slice(v, 0, prefix * row)));
     cuda::kv_write(kc.h(), vc.h(), kp.h(), vp.h(), prefix, 0, nullptr, c.Hkv, c.hd, nullptr);
     GP_CUDA_CHECK(cudaDeviceSynchronize());
   }
@@ -306,22 +177,22 @@ TEST_F(CudaAttentionDevice, ReplayFollowsDevicePosition) {
   for (int p : {200, 201, 202, 255, 256, 257}) {
     // keys between the previous step and this one (a skipped position) are written directly
     for (int j = pos_prev + 1; j < p; j++) {
-      upload(kn.p, to_half(slice(k, j * row, row)));
-      upload(vn.p, to_half(slice(v, j * row, row)));
+      upload_f16(kn.p, to_f16(slice(k, j * row, row)));
+      upload_f16(vn.p, to_f16(slice(v, j * row, row)));
       cuda::kv_write(kc.h(), vc.h(), kn.h(), vn.h(), 1, j, nullptr, c.Hkv, c.hd, nullptr);
       GP_CUDA_CHECK(cudaDeviceSynchronize());
     }
     std::vector<float> qv(qn);
     for (float& x : qv) x = u(g);
-    qv = round_half(qv);
-    upload(q.p, to_half(qv));
-    upload(kn.p, to_half(slice(k, p * row, row)));
-    upload(vn.p, to_half(slice(v, p * row, row)));
+    qv = round_f16(qv);
+    upload_f16(q.p, to_f16(qv));
+    upload_f16(kn.p, to_f16(slice(k, p * row, row)));
+    upload_f16(vn.p, to_f16(slice(v, p * row, row)));
     GP_CUDA_CHECK(cudaMemcpy(pos.p, &p, sizeof(int), cudaMemcpyHostToDevice));
     GP_CUDA_CHECK(cudaGraphLaunch(exec, st));
     GP_CUDA_CHECK(cudaStreamSynchronize(st));
-    const std::vector<uint16_t> raw = download(out.p, qn);
-    const std::vector<float> got = from_half(raw);
+    const std::vector<uint16_t> raw = download_f16(out.p, qn);
+    const std::vector<float> got = from_f16(raw);
 
     std::vector<float> want(qn);
     ref::attention(want.data(), qv.data(), k.data(), v.data(), 1, p + 1, c.Hq, c.Hkv, c.hd, p, 0);
@@ -329,7 +200,7 @@ TEST_F(CudaAttentionDevice, ReplayFollowsDevicePosition) {
     EXPECT_TRUE(close(str("graph replay at position ", p), got, want, {c.Hq, c.hd}, bound));
 
     cuda::attention_decode(direct.h(), q.h(), kc.h(), vc.h(), pos.i(), cap, s, partials.f(), nullptr);
-    EXPECT_EQ(download(direct.p, qn), raw) << "direct launch at position " << p;
+    EXPECT_EQ(download_f16(direct.p, qn), raw) << "direct launch at position " << p;
     pos_prev = p;
   }
   GP_CUDA_CHECK(cudaGraphExecDestroy(exec));
@@ -341,23 +212,23 @@ TEST_F(CudaAttentionDevice, KvWriteAtHostAndDevicePositions) {
   const int cap = 16, Hkv = 2, hd = 24;
   const size_t row = (size_t)Hkv * hd;
   DevBuf kc(cap * row * 2), vc(cap * row * 2), k(3 * row * 2), v(3 * row * 2), pos(sizeof(int));
-  upload(kc.p, std::vector<uint16_t>(cap * row, kHalfNaN));
-  upload(vc.p, std::vector<uint16_t>(cap * row, kHalfNaN));
+  upload_f16(kc.p, std::vector<uint16_t>(cap * row, kF16NaN));
+  upload_f16(vc.p, std::vector<uint16_t>(cap * row, kF16NaN));
   std::vector<uint16_t> hk(3 * row), hv(3 * row);
   for (size_t i = 0; i < hk.size(); i++) {
     hk[i] = f32_to_f16((float)i);  // small integers: exact in f16
     hv[i] = f32_to_f16(-(float)i);
   }
-  upload(k.p, hk);
-  upload(v.p, hv);
+  upload_f16(k.p, hk);
+  upload_f16(v.p, hv);
   cuda::kv_write(kc.h(), vc.h(), k.h(), v.h(), 3, 5, nullptr, Hkv, hd, nullptr);
   const int p = 11;
   GP_CUDA_CHECK(cudaMemcpy(pos.p, &p, sizeof(int), cudaMemcpyHostToDevice));
   cuda::kv_write(kc.h(), vc.h(), k.h(), v.h(), 2, -1, pos.i(), Hkv, hd, nullptr);
-  const std::vector<uint16_t> gk = download(kc.p, cap * row), gv = download(vc.p, cap * row);
+  const std::vector<uint16_t> gk = download_f16(kc.p, cap * row), gv = download_f16(vc.p, cap * row);
   for (int r = 0; r < cap; r++)
     for (size_t i = 0; i < row; i++) {
-      uint16_t wk = kHalfNaN, wv = kHalfNaN;
+      uint16_t wk = kF16NaN, wv = kF16NaN;
       if (r >= 5 && r < 8) wk = hk[(r - 5) * row + i], wv = hv[(r - 5) * row + i];
       if (r >= 11 && r < 13) wk = hk[(r - 11) * row + i], wv = hv[(r - 11) * row + i];
       ASSERT_EQ(gk[r * row + i], wk) << "k row " << r << " element " << i;

@@ -14,6 +14,7 @@
 #include "tests/kernels/skip.h"
 #include "core/error.h"
 #include "core/golden.h"
+#include "tests/core/golden_files.h"
 #include "core/metrics.h"
 #include "core/quant.h"
 #include "core/tolerance.h"
@@ -26,17 +27,7 @@
 namespace gp {
 namespace {
 
-std::string golden_dir() { return std::string(GOLDPATH_SOURCE_DIR) + "/golden"; }
-
-std::vector<std::string> golden_files() {
-  std::vector<std::string> out;
-  try {
-    for (const auto& f : manifest_golden_files(golden_dir()))
-      if (GoldenFile(f).exists("/model")) out.push_back(f);
-  } catch (const Error&) {
-  }
-  return out;
-}
+using gptest::model_golden_files;
 
 std::string tiny_llama_dir() { return std::string(GOLDPATH_SOURCE_DIR) + "/golden/models/tiny-llama"; }
 
@@ -68,7 +59,7 @@ void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.backend << " " <<
 std::vector<GoldenCase> golden_cases() {
   std::vector<GoldenCase> out;
   for (const char* b : {"cuda", "cublas"})
-    for (const auto& f : golden_files()) out.push_back({b, f});
+    for (const auto& f : model_golden_files()) out.push_back({b, f});
   return out;
 }
 

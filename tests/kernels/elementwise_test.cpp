@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/kernels/device_util.h"
 #include "tests/kernels/skip.h"
 #include "core/error.h"
 #include "core/metrics.h"
@@ -35,45 +36,10 @@ namespace {
 
 // ---- device memory ---------------------------------------------------------
 
-// n values of T in device memory, freed on scope exit
-template <class T>
-class Dev {
- public:
-  explicit Dev(size_t n) : n_(n) { GP_CUDA_CHECK(cudaMalloc(&p_, (n ? n : 1) * sizeof(T))); }
-  explicit Dev(const std::vector<T>& h) : Dev(h.size()) { upload(h); }
-  ~Dev() { cudaFree(p_); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  void upload(const std::vector<T>& h) {
-    GP_CUDA_CHECK(cudaMemcpy(p_, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  std::vector<T> download() const {
-    GP_CUDA_CHECK(cudaDeviceSynchronize());
-    std::vector<T> h(n_);
-    GP_CUDA_CHECK(cudaMemcpy(h.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-  }
-  T* get() const { return p_; }
-  half* as_half() const { return reinterpret_cast<half*>(p_); }
-
- private:
-  T* p_ = nullptr;
-  size_t n_ = 0;
-};
-
-// ---- host f16 helpers ------------------------------------------------------
-
-std::vector<uint16_t> to_f16(const std::vector<float>& x) {
-  std::vector<uint16_t> h(x.size());
-  for (size_t i = 0; i < x.size(); i++) h[i] = f32_to_f16(x[i]);
-  return h;
-}
-std::vector<float> from_f16(const std::vector<uint16_t>& h) {
-  std::vector<float> x(h.size());
-  for (size_t i = 0; i < h.size(); i++) x[i] = f16_to_f32(h[i]);
-  return x;
-}
-std::vector<float> round_f16(const std::vector<float>& x) { return from_f16(to_f16(x)); }
+using gptest::Dev;
+using gptest::from_f16;
+using gptest::round_f16;
+using gptest::to_f16;
 
 // ---- comparison ------------------------------------------------------------
 

@@ -16,31 +16,12 @@
 #include "kernels/cuda_check.h"
 #include "kernels/device.h"
 #include "kernels/ops.h"
+#include "tests/kernels/device_util.h"
 
 namespace gp {
 namespace {
 
-// n values of T in device memory, freed on scope exit
-template <class T>
-class Dev {
- public:
-  explicit Dev(size_t n) : n_(n) { GP_CUDA_CHECK(cudaMalloc(&p_, (n ? n : 1) * sizeof(T))); }
-  ~Dev() { cudaFree(p_); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  void upload(const T* h, size_t n) { GP_CUDA_CHECK(cudaMemcpy(p_, h, n * sizeof(T), cudaMemcpyHostToDevice)); }
-  T get1() const {
-    T v;
-    GP_CUDA_CHECK(cudaDeviceSynchronize());
-    GP_CUDA_CHECK(cudaMemcpy(&v, p_, sizeof(T), cudaMemcpyDeviceToHost));
-    return v;
-  }
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
-  size_t n_ = 0;
-};
+using gptest::Dev;
 
 struct Case {
   const char* name;

@@ -9,6 +9,7 @@
 #include "core/golden.h"
 #include "harness/verify.h"
 #include "reference/model.h"
+#include "reference/registry.h"
 
 namespace gp {
 namespace {
@@ -20,6 +21,39 @@ std::vector<std::string> failed_checks(const std::vector<CheckResult>& rs) {
   for (const auto& r : rs)
     if (!r.pass) out.push_back(r.check);
   return out;
+}
+
+// An op version that says it cannot run here (UnsupportedOp) is skipped with
+// its reason; any other error, and a wrong result, fail.
+TEST(GoldenChecksCatch, OpErrorsFailAndUnsupportedOpsAreSkipped) {
+  GoldenFile g(src("golden/tiny_llama.h5"));
+  auto table = ref::reference_ops();
+  ASSERT_TRUE(table.count("attention") && table.count("rmsnorm") && table.count("swiglu"));
+  table["attention"] = [](OpArgs&) { throw UnsupportedOp("needs a newer device"); };
+  table["rmsnorm"] = [](OpArgs&) { fail("kernel launch failed"); };
+  const OpFn swiglu = table["swiglu"];
+  table["swiglu"] = [swiglu](OpArgs& a) {
+    swiglu(a);
+    a.out().f[0] += 1.0f;
+  };
+  int skipped = 0, attention = 0, broken = 0;
+  for (const auto& r : verify_ops(g, "reference", table)) {
+    const bool att = r.check.rfind("op attention/", 0) == 0;
+    const bool bad = r.check.rfind("op rmsnorm/", 0) == 0 || r.check.rfind("op swiglu/", 0) == 0;
+    attention += att, broken += bad, skipped += r.skipped;
+    if (att) {
+      EXPECT_TRUE(r.skipped && r.pass) << r.check;
+      EXPECT_NE(r.detail.find("needs a newer device"), std::string::npos) << r.detail;
+    } else if (bad) {
+      EXPECT_FALSE(r.pass) << r.check;
+      EXPECT_FALSE(r.skipped) << r.check;
+    } else {
+      EXPECT_TRUE(r.pass && !r.skipped) << r.check << ": " << r.detail;
+    }
+  }
+  EXPECT_GT(attention, 0);
+  EXPECT_GT(broken, 1);
+  EXPECT_EQ(skipped, attention);
 }
 
 TEST(GoldenChecksCatch, MissingSlidingWindow) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/golden.h"
+#include "tests/core/golden_files.h"
 #include "harness/verify.h"
 #include "reference/model.h"
 #include "reference/registry.h"
@@ -16,18 +17,8 @@
 namespace gp {
 namespace {
 
-std::string golden_dir() { return std::string(GOLDPATH_SOURCE_DIR) + "/golden"; }
-
-// the model goldens of the manifest (tokenizer goldens have no /model)
-std::vector<std::string> golden_files() {
-  std::vector<std::string> out;
-  try {
-    for (const auto& f : manifest_golden_files(golden_dir()))
-      if (GoldenFile(f).exists("/model")) out.push_back(f);
-  } catch (const Error&) {
-  }
-  return out;
-}
+using gptest::golden_dir;
+using gptest::model_golden_files;
 
 // The teacher-forced checks of one file (activations, logits), computed once
 // per process for the tests that read them.
@@ -98,7 +89,7 @@ std::string file_param_name(const ::testing::TestParamInfo<std::string>& info) {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(GoldenFiles, ReferenceVsGolden, ::testing::ValuesIn(golden_files()),
+INSTANTIATE_TEST_SUITE_P(GoldenFiles, ReferenceVsGolden, ::testing::ValuesIn(model_golden_files()),
                          file_param_name);
 
 TEST(ReferenceVsGoldenSet, EveryManifestEntryMatches) {
@@ -110,7 +101,7 @@ TEST(ReferenceVsGoldenSet, EveryManifestEntryMatches) {
 TEST(ReferenceVsGoldenSet, ManifestListsTheThreeModels) {
   // the goldens this project promises: two tiny models and the default model
   std::vector<std::string> models;
-  for (const auto& f : golden_files()) models.push_back(GoldenFile(f).attr_string("/", "goldpath_model"));
+  for (const auto& f : model_golden_files()) models.push_back(GoldenFile(f).attr_string("/", "goldpath_model"));
   std::sort(models.begin(), models.end());
   EXPECT_EQ(models, (std::vector<std::string>{"default", "golden/models/tiny-llama", "golden/models/tiny-phi3"}));
 }
