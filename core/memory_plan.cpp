@@ -1,8 +1,11 @@
 // memory_plan.cpp: memory plans and the cost model (memory_plan.h).
 // The CUDA plans follow kernels/backend.cpp's allocations (weights, KV cache
 // sized once by CudaBackend::reserve, activation buffers, cuBLAS and linear
-// workspaces, attention partials); the CUDA context is an estimate (a
-// typical value, not a measurement), measured by `goldpath bench` instead.
+// workspaces, attention partials, the device sampler's scratch); the CUDA
+// context is an estimate (a typical value, not a measurement), measured by
+// `goldpath bench` instead. Not planned: the workspace cuDNN's fused
+// attention asks for ("cublas" prefill on sm_80+), known only once cuDNN
+// has built the plan for a shape; bench's measured breakdown includes it.
 #include "core/memory_plan.h"
 
 #include <algorithm>
