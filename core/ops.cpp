@@ -9,6 +9,21 @@
 
 namespace gp {
 
+int64_t operand_dim(const HostTensor& h, size_t d, const char* op, const char* name) {
+  GP_CHECK(d < h.shape.size(), op, ": operand ", name, " has ", h.shape.size(),
+           " dimensions, expected at least ", d + 1);
+  return h.shape[d];
+}
+
+const uint8_t* weight_data(const HostTensor& w) {
+  if (w.raw.empty() && w.dtype == DType::F32) return reinterpret_cast<const uint8_t*>(w.f.data());
+  return w.raw.data();
+}
+int64_t weight_size(const HostTensor& w) {
+  if (w.raw.empty() && w.dtype == DType::F32) return (int64_t)w.f.size() * 4;
+  return (int64_t)w.raw.size();
+}
+
 int64_t HostTensor::numel() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

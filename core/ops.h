@@ -39,6 +39,13 @@ struct OpArgs {
 
 using OpFn = std::function<void(OpArgs&)>;  // reads inputs and params, writes "out"
 
+// Operand helpers for every op table (reference/registry.cpp, kernels/registry.cpp):
+// h.shape[d], throwing "<op>: operand <name> has N dimensions" when it has no d;
+int64_t operand_dim(const HostTensor& h, size_t d, const char* op, const char* name);
+// a weight's stored bytes: `raw`, or the float32 values of a float operand.
+const uint8_t* weight_data(const HostTensor& w);
+int64_t weight_size(const HostTensor& w);
+
 // Thrown by an op version that cannot run these operands on the device or in
 // the build at hand (a vendor library's limits, say); what() says why. Tests
 // and verify report it as skipped, benchmarks as not run; any other

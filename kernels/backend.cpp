@@ -446,14 +446,8 @@ int32_t CudaBackend::sample_next(Sampler& sampler, const std::vector<int32_t>& h
   GP_CUDA_CHECK(cudaMemcpyAsync(sample_io_.get(), &io, sizeof(io), cudaMemcpyHostToDevice, stream_));
   if (n_hist > 0)
     GP_CUDA_CHECK(cudaMemcpyAsync(history_.get(), history.data(), (size_t)n_hist * 4, cudaMemcpyHostToDevice, stream_));
-  SampleParams p;
-  p.temperature = sc.temperature;
-  p.top_k = sc.top_k;
-  p.top_p = sc.top_p;
-  p.min_p = sc.min_p;
-  p.repetition_penalty = sc.repetition_penalty;
   char* io_dev = sample_io_.as<char>();
-  sample(reinterpret_cast<int32_t*>(io_dev), logits_.as<const float>(), V, p, history_.as<const int32_t>(),
+  sample(reinterpret_cast<int32_t*>(io_dev), logits_.as<const float>(), V, sc, history_.as<const int32_t>(),
          n_hist, reinterpret_cast<uint64_t*>(io_dev + 8), sample_scratch_.get(), stream_);
   if (logits)
     GP_CUDA_CHECK(cudaMemcpyAsync(logits, logits_.get(), (size_t)V * 4, cudaMemcpyDeviceToHost, stream_));

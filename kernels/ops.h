@@ -20,6 +20,7 @@
 #include <string>
 
 #include "core/dtype.h"
+#include "core/sampler.h"
 
 typedef struct cublasContext* cublasHandle_t;
 typedef struct cudnnContext* cudnnHandle_t;
@@ -121,16 +122,10 @@ void kv_write(half* k_cache, half* v_cache, const half* k, const half* v, int T,
 // null when temperature is 0). Where the CPU Sampler throws (a NaN logit, a
 // history id outside the vocabulary), *out_id = -1 and nothing is drawn.
 // history: device ids the repetition penalty applies to. scratch: device
-// memory of sample_scratch_bytes(vocab).
-struct SampleParams {
-  float temperature = 0.0f;
-  int top_k = 0;
-  float top_p = 1.0f;
-  float min_p = 0.0f;
-  float repetition_penalty = 1.0f;
-};
+// memory of sample_scratch_bytes(vocab). p.seed is not read: the RNG state is
+// *rng_state.
 size_t sample_scratch_bytes(int vocab);
-void sample(int32_t* out_id, const float* logits, int vocab, const SampleParams& p,
+void sample(int32_t* out_id, const float* logits, int vocab, const SamplerConfig& p,
             const int32_t* history, int n_history, uint64_t* rng_state, void* scratch,
             cudaStream_t stream);
 

@@ -70,27 +70,12 @@ cudnnHandle_t cudnn_handle() {
 // ---------------------------------------------------------------------------
 // operands
 
-int64_t dim(const HostTensor& h, size_t d, const char* op, const char* name) {
-  GP_CHECK(d < h.shape.size(), op, ": operand ", name, " has ", h.shape.size(),
-           " dimensions, expected at least ", d + 1);
-  return h.shape[d];
-}
-
 const std::vector<float>& floats(const HostTensor& h, const char* op, const char* name) {
   GP_CHECK((int64_t)h.f.size() == h.numel() && h.numel() > 0, op, ": operand ", name, " holds ",
            h.f.size(), " floats for a shape of ", h.numel());
   return h.f;
 }
 
-// a weight's stored bytes: `raw`, or the float32 values of a float operand
-const uint8_t* weight_data(const HostTensor& w) {
-  if (w.raw.empty() && w.dtype == DType::F32) return reinterpret_cast<const uint8_t*>(w.f.data());
-  return w.raw.data();
-}
-int64_t weight_size(const HostTensor& w) {
-  if (w.raw.empty() && w.dtype == DType::F32) return (int64_t)w.f.size() * 4;
-  return (int64_t)w.raw.size();
-}
 void check_weight(const HostTensor& w, int64_t rows, int64_t cols, const char* op) {
   GP_CHECK(rows > 0 && cols > 0 && weight_size(w) == rows * dtype_row_bytes(w.dtype, cols), op,
            ": weight holds ", weight_size(w), " bytes, (", rows, ", ", cols, ") ", dtype_name(w.dtype),
@@ -191,8 +176,8 @@ DeviceBuffer upload_linear_weight(const HostTensor& w, int64_t N, int64_t K, Dev
 
 PreparedOp prep_embedding(const OpArgs& a) {
   const HostTensor &tab = a.in("table"), &ids = a.in("ids");
-  const int64_t V = dim(tab, 0, "embedding", "table"), D = dim(tab, 1, "embedding", "table");
-  const int64_t T = dim(ids, 0, "embedding", "ids");
+  const int64_t V = operand_dim(tab, 0, "embedding", "table"), D = operand_dim(tab, 1, "embedding", "table");
+  const int64_t T = operand_dim(ids, 0, "embedding", "ids");
   check_weight(tab, V, D, "embedding");
   GP_CHECK((int64_t)ids.i.size() == T && T > 0, "embedding: ids are not integers");
   for (int64_t t = 0; t < T; t++)
@@ -217,7 +202,7 @@ PreparedOp prep_embedding(const OpArgs& a) {
 
 PreparedOp prep_rmsnorm(const OpArgs& a) {
   const HostTensor &x = a.in("x"), &w = a.in("weight");
-  const int64_t T = dim(x, 0, "rmsnorm", "x"), D = dim(x, 1, "rmsnorm", "x");
+  const int64_t T = operand_dim(x, 0, "rmsnorm", "x"), D = operand_dim(x, 1, "rmsnorm", "x");
   GP_CHECK(w.numel() == D, "rmsnorm: weight has ", w.numel(), " values, x rows have ", D);
   const float eps = (float)a.param("eps");
   auto o = std::make_shared<Operands>();
@@ -235,9 +220,9 @@ PreparedOp prep_rmsnorm(const OpArgs& a) {
 PrepareFn prep_linear(LinearAlgo algo) {
   return [algo](const OpArgs& a) {
     const HostTensor &x = a.in("x"), &w = a.in("weight");
-    const int64_t T = dim(x, 0, "linear", "x"), K = dim(x, 1, "linear", "x");
-    const int64_t N = dim(w, 0, "linear", "weight");
-    GP_CHECK(dim(w, 1, "linear", "weight") == K, "linear: weight has ", w.shape[1], " columns, x has ", K);
+    const int64_t T = operand_dim(x, 0, "linear", "x"), K = operand_dim(x, 1, "linear", "x");
+    const int64_t N = operand_dim(w, 0, "linear", "weight");
+    GP_CHECK(operand_dim(w, 1, "linear", "weight") == K, "linear: weight has ", w.shape[1], " columns, x has ", K);
     check_weight(w, N, K, "linear");
     auto o = std::make_shared<Operands>();
     DeviceWeight dw;
@@ -258,7 +243,7 @@ PrepareFn prep_linear(LinearAlgo algo) {
 // in place: repeated launches rotate x again (same work, different values)
 PreparedOp prep_rope(const OpArgs& a) {
   const HostTensor &x = a.in("x"), &pos = a.in("positions");
-  const int64_t T = dim(x, 0, "rope", "x"), H = dim(x, 1, "rope", "x"), hd = dim(x, 2, "rope", "x");
+  const int64_t T = operand_dim(x, 0, "rope", "x"), H = operand_dim(x, 1, "rope", "x"), hd = operand_dim(x, 2, "rope", "x");
   GP_CHECK((int64_t)pos.i.size() == T, "rope: ", pos.i.size(), " positions for ", T, " rows");
   GP_CHECK(hd % 2 == 0, "rope: head size ", hd, " is odd");
   auto o = std::make_shared<Operands>();
@@ -281,10 +266,10 @@ struct AttentionArgs {
 AttentionArgs attention_args(const OpArgs& a) {
   const HostTensor &q = a.in("q"), &k = a.in("k"), &v = a.in("v");
   AttentionArgs r;
-  r.T = dim(q, 0, "attention", "q"), r.Hq = dim(q, 1, "attention", "q"), r.hd = dim(q, 2, "attention", "q");
-  r.S = dim(k, 0, "attention", "k");
-  const int64_t Hkv = dim(k, 1, "attention", "k");
-  GP_CHECK(dim(k, 2, "attention", "k") == r.hd && v.shape == k.shape, "attention: k and v must both be (S, Hkv, ", r.hd, ")");
+  r.T = operand_dim(q, 0, "attention", "q"), r.Hq = operand_dim(q, 1, "attention", "q"), r.hd = operand_dim(q, 2, "attention", "q");
+  r.S = operand_dim(k, 0, "attention", "k");
+  const int64_t Hkv = operand_dim(k, 1, "attention", "k");
+  GP_CHECK(operand_dim(k, 2, "attention", "k") == r.hd && v.shape == k.shape, "attention: k and v must both be (S, Hkv, ", r.hd, ")");
   r.pos0 = (int64_t)a.param("q_pos0");
   const int64_t window = (int64_t)a.param("sliding_window");
   // the kernels read keys from a KV cache that holds exactly the positions before the last query
@@ -401,7 +386,7 @@ PreparedOp prep_add(const OpArgs& a) {
 PrepareFn prep_softmax(bool vendor) {
   return [vendor](const OpArgs& a) {
     const HostTensor& x = a.in("x");
-    const int64_t T = dim(x, 0, "softmax", "x"), N = dim(x, 1, "softmax", "x");
+    const int64_t T = operand_dim(x, 0, "softmax", "x"), N = operand_dim(x, 1, "softmax", "x");
     auto o = std::make_shared<Operands>();
     const DeviceBuffer& d_x = o->add(upload_f32(floats(x, "softmax", "x"), "x"));
     const DeviceBuffer& out = o->add(alloc_out((size_t)(T * N * 4)));

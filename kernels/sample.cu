@@ -206,16 +206,10 @@ size_t sample_scratch_bytes(int vocab) {
                   align256(4));
 }
 
-void sample(int32_t* out_id, const float* logits, int vocab, const SampleParams& p,
+void sample(int32_t* out_id, const float* logits, int vocab, const SamplerConfig& p,
             const int32_t* history, int n_history, uint64_t* rng_state, void* scratch,
             cudaStream_t stream) {
-  SamplerConfig c;
-  c.temperature = p.temperature;
-  c.top_k = p.top_k;
-  c.top_p = p.top_p;
-  c.min_p = p.min_p;
-  c.repetition_penalty = p.repetition_penalty;
-  validate(c);
+  validate(p);
   sample_scratch_bytes(vocab);  // checks vocab
   GP_CHECK(n_history >= 0, "cuda sample: negative history length ", n_history);
   GP_CHECK(out_id && logits && scratch && (n_history == 0 || history),

@@ -7,12 +7,6 @@
 namespace gp::ref {
 namespace {
 
-int64_t dim(const HostTensor& h, size_t d, const char* op, const char* name) {
-  GP_CHECK(d < h.shape.size(), op, ": operand ", name, " has ", h.shape.size(),
-           " dimensions, expected at least ", d + 1);
-  return h.shape[d];
-}
-
 const std::vector<float>& floats(const HostTensor& h, const char* op, const char* name) {
   GP_CHECK((int64_t)h.f.size() == h.numel(), op, ": operand ", name, " holds ", h.f.size(),
            " floats for shape of ", h.numel());
@@ -26,16 +20,6 @@ void set_out(OpArgs& a, std::vector<int64_t> shape) {
   o.f.assign(o.numel(), 0.0f);
 }
 
-// A weight's stored bytes: `raw`, or the float32 values of a float operand.
-const uint8_t* weight_data(const HostTensor& w) {
-  if (w.raw.empty() && w.dtype == DType::F32) return reinterpret_cast<const uint8_t*>(w.f.data());
-  return w.raw.data();
-}
-int64_t weight_size(const HostTensor& w) {
-  if (w.raw.empty() && w.dtype == DType::F32) return (int64_t)w.f.size() * 4;
-  return (int64_t)w.raw.size();
-}
-
 // weight bytes must be exactly rows x row_bytes(cols)
 void check_weight(const HostTensor& w, int64_t rows, int64_t cols, const char* op) {
   GP_CHECK(weight_size(w) == rows * dtype_row_bytes(w.dtype, cols), op, ": weight holds ",
@@ -47,8 +31,8 @@ std::map<std::string, OpFn> build() {
   std::map<std::string, OpFn> m;
   m["embedding"] = [](OpArgs& a) {
     const HostTensor &tab = a.in("table"), &ids = a.in("ids");
-    const int64_t V = dim(tab, 0, "embedding", "table"), D = dim(tab, 1, "embedding", "table");
-    const int64_t T = dim(ids, 0, "embedding", "ids");
+    const int64_t V = operand_dim(tab, 0, "embedding", "table"), D = operand_dim(tab, 1, "embedding", "table");
+    const int64_t T = operand_dim(ids, 0, "embedding", "ids");
     check_weight(tab, V, D, "embedding");
     GP_CHECK((int64_t)ids.i.size() == T, "embedding: ids are not integers");
     set_out(a, {T, D});
@@ -56,7 +40,7 @@ std::map<std::string, OpFn> build() {
   };
   m["rmsnorm"] = [](OpArgs& a) {
     const HostTensor &x = a.in("x"), &w = a.in("weight");
-    const int64_t T = dim(x, 0, "rmsnorm", "x"), D = dim(x, 1, "rmsnorm", "x");
+    const int64_t T = operand_dim(x, 0, "rmsnorm", "x"), D = operand_dim(x, 1, "rmsnorm", "x");
     GP_CHECK(w.numel() == D, "rmsnorm: weight has ", w.numel(), " values, x rows have ", D);
     set_out(a, {T, D});
     rmsnorm(a.out().f.data(), floats(x, "rmsnorm", "x").data(), floats(w, "rmsnorm", "weight").data(),
@@ -64,9 +48,9 @@ std::map<std::string, OpFn> build() {
   };
   m["linear"] = [](OpArgs& a) {
     const HostTensor &x = a.in("x"), &w = a.in("weight");
-    const int64_t T = dim(x, 0, "linear", "x"), K = dim(x, 1, "linear", "x");
-    const int64_t N = dim(w, 0, "linear", "weight");
-    GP_CHECK(dim(w, 1, "linear", "weight") == K, "linear: weight has ", w.shape[1],
+    const int64_t T = operand_dim(x, 0, "linear", "x"), K = operand_dim(x, 1, "linear", "x");
+    const int64_t N = operand_dim(w, 0, "linear", "weight");
+    GP_CHECK(operand_dim(w, 1, "linear", "weight") == K, "linear: weight has ", w.shape[1],
              " columns, x has ", K);
     check_weight(w, N, K, "linear");
     set_out(a, {T, N});
@@ -74,17 +58,17 @@ std::map<std::string, OpFn> build() {
   };
   m["rope"] = [](OpArgs& a) {
     const HostTensor &x = a.in("x"), &pos = a.in("positions");
-    const int64_t T = dim(x, 0, "rope", "x"), H = dim(x, 1, "rope", "x"), hd = dim(x, 2, "rope", "x");
+    const int64_t T = operand_dim(x, 0, "rope", "x"), H = operand_dim(x, 1, "rope", "x"), hd = operand_dim(x, 2, "rope", "x");
     GP_CHECK((int64_t)pos.i.size() == T, "rope: ", pos.i.size(), " positions for ", T, " rows");
     set_out(a, {T, H, hd});
     rope(a.out().f.data(), floats(x, "rope", "x").data(), pos.i.data(), T, H, hd, a.param("theta"));
   };
   m["attention"] = [](OpArgs& a) {
     const HostTensor &q = a.in("q"), &k = a.in("k"), &v = a.in("v");
-    const int64_t T = dim(q, 0, "attention", "q"), Hq = dim(q, 1, "attention", "q"),
-                  hd = dim(q, 2, "attention", "q");
-    const int64_t S = dim(k, 0, "attention", "k"), Hkv = dim(k, 1, "attention", "k");
-    GP_CHECK(dim(k, 2, "attention", "k") == hd && v.shape == k.shape,
+    const int64_t T = operand_dim(q, 0, "attention", "q"), Hq = operand_dim(q, 1, "attention", "q"),
+                  hd = operand_dim(q, 2, "attention", "q");
+    const int64_t S = operand_dim(k, 0, "attention", "k"), Hkv = operand_dim(k, 1, "attention", "k");
+    GP_CHECK(operand_dim(k, 2, "attention", "k") == hd && v.shape == k.shape,
              "attention: k and v must both be (S, Hkv, ", hd, ")");
     set_out(a, {T, Hq, hd});
     attention(a.out().f.data(), floats(q, "attention", "q").data(), floats(k, "attention", "k").data(),
@@ -106,7 +90,7 @@ std::map<std::string, OpFn> build() {
   };
   m["softmax"] = [](OpArgs& a) {
     const HostTensor& x = a.in("x");
-    const int64_t T = dim(x, 0, "softmax", "x"), N = dim(x, 1, "softmax", "x");
+    const int64_t T = operand_dim(x, 0, "softmax", "x"), N = operand_dim(x, 1, "softmax", "x");
     set_out(a, {T, N});
     softmax(a.out().f.data(), floats(x, "softmax", "x").data(), T, N);
   };

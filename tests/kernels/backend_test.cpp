@@ -27,22 +27,10 @@
 namespace gp {
 namespace {
 
+using gptest::all_pass;
 using gptest::model_golden_files;
 
 std::string tiny_llama_dir() { return std::string(GOLDPATH_SOURCE_DIR) + "/golden/models/tiny-llama"; }
-
-::testing::AssertionResult all_pass(const std::vector<CheckResult>& rs, const std::string& prefix) {
-  int n = 0;
-  std::string story;
-  for (const auto& r : rs) {
-    if (r.check.rfind(prefix, 0) != 0) continue;
-    n++;
-    if (!r.pass) story += "\n" + r.model + " [" + r.backend + "] " + r.check + ": " + r.detail;
-  }
-  if (n == 0) return ::testing::AssertionFailure() << "no check named " << prefix << "*";
-  if (!story.empty()) return ::testing::AssertionFailure() << story;
-  return ::testing::AssertionSuccess() << n << " checks pass";
-}
 
 cuda::Flavor flavor(const std::string& name) { return name == "cublas" ? cuda::Flavor::Cublas : cuda::Flavor::Custom; }
 

@@ -80,12 +80,7 @@ TEST(CudaSample, SameTokenAndRngStateAsCpuSampler) {
     Dev<int32_t> d_out(1), d_hist(64);
     Dev<uint64_t> d_rng(1);
     Dev<uint8_t> d_scratch(cuda::sample_scratch_bytes(V));
-    cuda::SampleParams p;
-    p.temperature = c.cfg.temperature;
-    p.top_k = c.cfg.top_k;
-    p.top_p = c.cfg.top_p;
-    p.min_p = c.cfg.min_p;
-    p.repetition_penalty = c.cfg.repetition_penalty;
+    const SamplerConfig p = c.cfg;  // the seed is not read: the RNG state is on the device
     const int seeds = V > 100000 ? 4 : 16;
     for (int s = 0; s < seeds; s++) {
       SamplerConfig cfg = c.cfg;
@@ -125,7 +120,7 @@ TEST(CudaSample, NaNLogitOrBadHistoryGivesMinusOneAndNoDraw) {
   Dev<uint8_t> d_scratch(cuda::sample_scratch_bytes(V));
   const uint64_t state0 = 42;
   for (float temperature : {0.0f, 1.0f}) {
-    cuda::SampleParams p;
+    SamplerConfig p;
     p.temperature = temperature;
     // NaN logit: the CPU sampler throws
     std::vector<float> bad = logits;
@@ -158,7 +153,7 @@ TEST(CudaSample, ScratchCoversTheWholeVocabulary) {
 }
 
 TEST(CudaSample, RejectsInvalidParametersBeforeLaunching) {
-  cuda::SampleParams p;
+  SamplerConfig p;
   p.temperature = -1.0f;
   EXPECT_THROW(cuda::sample(nullptr, nullptr, 10, p, nullptr, 0, nullptr, nullptr, nullptr), Error);
   p.temperature = 1.0f;

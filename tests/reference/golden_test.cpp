@@ -18,6 +18,7 @@ namespace gp {
 namespace {
 
 using gptest::golden_dir;
+using gptest::all_pass;
 using gptest::model_golden_files;
 
 // The teacher-forced checks of one file (activations, logits), computed once
@@ -30,19 +31,6 @@ const std::vector<CheckResult>& forward_results(const std::string& file) {
   auto model = load_model(resolve_model(g.attr_string("/", "goldpath_model")));
   ref::ReferenceBackend be(*model);
   return cache[file] = verify_forward(g, be, *model);
-}
-
-::testing::AssertionResult all_pass(const std::vector<CheckResult>& rs, const std::string& prefix) {
-  int n = 0;
-  std::string story;
-  for (const auto& r : rs) {
-    if (r.check.rfind(prefix, 0) != 0) continue;
-    n++;
-    if (!r.pass) story += "\n" + r.model + " [" + r.backend + "] " + r.check + ": " + r.detail;
-  }
-  if (n == 0) return ::testing::AssertionFailure() << "no check named " << prefix << "*";
-  if (!story.empty()) return ::testing::AssertionFailure() << story;
-  return ::testing::AssertionSuccess() << n << " checks pass";
 }
 
 class ReferenceVsGolden : public ::testing::TestWithParam<std::string> {};
