@@ -1,8 +1,9 @@
 // e2e_bench.cpp: end-to-end Google Benchmarks of the model forward over every
-// available backend (harness/backends.h): prefill of P tokens into an empty
-// cache (e2e_prefill/<model>/<backend>/pp:P) and decode of N tokens after an
-// untimed prefill of D tokens (e2e_decode/<model>/<backend>/tg:N/depth:D),
-// with tokens/s as rate counters and the backend's peak memory. Models: the
+// available backend (harness/backends.h; it links them all): prefill of P
+// tokens into an empty cache (e2e_prefill/<model>/<backend>/pp:P) and decode
+// of N tokens after an untimed prefill of D tokens
+// (e2e_decode/<model>/<backend>/tg:N/depth:D), with tokens/s as rate
+// counters and the backend's peak memory. Models: the
 // tiny golden models and synthetic ones (core/synthetic.h). In CTest it runs
 // as a smoke test on the tiny models only (--benchmark_filter=tiny).
 // `goldpath bench` is the command-line tool with statistics and records; this
@@ -90,7 +91,9 @@ void decode(benchmark::State& state, std::string spec, std::string backend) {
   state.counters["peak_bytes"] = benchmark::Counter((double)be->memory_bytes(), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
 }
 
-bool register_all() {
+// from main: the backends register themselves during static initialisation,
+// in an order between files that is unspecified
+void register_all() {
   for (const std::string& b : gp::available_backends())
     for (const BenchModel& m : bench_models()) {
       benchmark::RegisterBenchmark(("e2e_prefill/" + m.label + "/" + b).c_str(), prefill, m.spec, b)
@@ -105,10 +108,15 @@ bool register_all() {
                     ->UseRealTime();
       for (int depth : m.depths) d->Args({m.gen, depth});
     }
-  return true;
 }
-const bool registered = register_all();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

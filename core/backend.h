@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/model.h"
@@ -24,6 +25,20 @@ class ActivationSink {
                              int64_t cols) = 0;
 };
 
+// What a device backend's own allocator counted, for records (reports/FORMAT.md
+// memory.measured). Empty (no categories) for a backend that counts nothing,
+// like the reference, whose memory is its plan (core/memory_plan.h).
+struct MemoryUse {
+  std::vector<std::pair<std::string, int64_t>> peak_by_category;  // ("weights", peak live bytes), ...
+  int64_t peak_bytes = 0;     // peak of the sum of live allocations (not the sum of the peaks)
+  int64_t current_bytes = 0;  // live now
+  // device memory in use when the backend was created that it did not
+  // allocate: the CUDA context, libraries, other processes
+  int64_t context_bytes = 0;
+  int64_t device_in_use_bytes = -1;  // in use on the whole device now, as its driver says; -1: unknown
+  bool empty() const { return peak_by_category.empty(); }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -37,6 +52,16 @@ class Backend {
   // Peak memory the backend holds for this model, in bytes (weights + cache + scratch).
   virtual int64_t memory_bytes() const = 0;
   virtual int vocab_size() const = 0;
+
+  // Sizes the KV cache for `tokens` positions and the buffers of a forward of
+  // up to `max_tokens` now instead of on demand (bench allocates as planned).
+  // Default: nothing to do (the reference grows its cache as it goes).
+  virtual void reserve(int tokens, int max_tokens) {}
+  // What the backend's allocator counted; default: empty.
+  virtual MemoryUse memory_use() const { return {}; }
+  // One line: what the backend runs each op with, and what it decided at run
+  // time (a vendor library refusing a shape, say). Default: name().
+  virtual std::string description() const { return name(); }
 
   // The generation path, in two calls so that the forward and the choice of
   // the token can be timed apart. forward_for_sampling: forward() of the same

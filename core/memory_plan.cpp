@@ -22,7 +22,8 @@ constexpr int64_t kCublasWorkspaceBytes = 32 * kMiB;  // the "cublas" backend's 
 constexpr int64_t kDecodeSplit = 128;                 // keys per attention_decode split (kernels/attention.cu)
 constexpr int64_t kMinCacheTokens = 64;               // the CUDA KV cache's smallest capacity
 
-bool is_cuda(const std::string& b) { return b == "cuda" || b == "cublas"; }
+// "cuda-sim": kernels/ on the simulated device allocates what "cuda" does
+bool is_cuda(const std::string& b) { return b == "cuda" || b == "cublas" || b == "cuda-sim"; }
 
 void add(std::vector<WeightEntry>& w, const TensorView& t) { w.push_back({t.name, t.dtype, t.shape}); }
 

@@ -2,7 +2,7 @@
 // length, before anything is allocated; the longest context that fits a
 // budget; and the bytes/FLOPs cost model behind decode ceilings and device
 // projections. Backends: "reference" (weights as stored, f32 KV cache, f32
-// scratch) and the CUDA backends "cuda"/"cublas" (f16/q8_0/q4_0/q4_1 kept as
+// scratch) and the CUDA backends "cuda"/"cublas"/"cuda-sim" (f16/q8_0/q4_0/q4_1 kept as
 // stored, f32/bf16 converted to f16, f16 KV cache).
 #pragma once
 #include <cstdint>

@@ -1,4 +1,5 @@
-// backends.h: the backends this build has, by name, for the harness.
+// backends.h: the backends this program links, by name, for the harness: a
+// thin layer over core/backend_registry.h.
 #pragma once
 #include <map>
 #include <memory>
@@ -11,12 +12,14 @@
 
 namespace gp {
 
-// Names of the backends usable on this machine ("reference", and the CUDA ones
-// when built with CUDA and a device is present).
+// Names of the registered backends usable on this machine, in registry order
+// ("reference"; "cuda", "cublas" with kernels/ and a device; "cuda-sim" with sim/).
 std::vector<std::string> available_backends();
-// Every backend goldpath knows, usable here or not, with why not when not.
+// Every backend goldpath knows that cannot run here, with why not: registered
+// ones that say so, and those this build lacks.
 std::map<std::string, std::string> unavailable_backends();
-// "all" -> available_backends(); a known name -> {name}; else gp::Error.
+// "all" -> available_backends(); "default" -> those but the simulated device
+// (cuda-sim: minutes per real model); a known name -> {name}; else gp::Error.
 std::vector<std::string> select_backends(const std::string& arg);
 std::unique_ptr<Backend> make_backend(const std::string& name, const Model& m);
 // One line on what a backend runs each op with, vendor libraries included,
@@ -24,8 +27,9 @@ std::unique_ptr<Backend> make_backend(const std::string& name, const Model& m);
 std::string backend_description(const std::string& name);
 // The backend's op table, for per-op golden checks.
 const std::map<std::string, OpFn>& backend_ops(const std::string& name);
-// How the backend stores activations (F16 for the CUDA backends, F32 for the
-// reference and any other name): picks the tolerance its results are held to.
+// How the backend stores activations (its registry entry: F16 for the CUDA
+// backends, F32 for the reference; F32 for any unregistered name): picks the
+// tolerance its results are held to.
 DType storage_dtype(const std::string& name);
 
 }  // namespace gp

@@ -4,7 +4,9 @@
 // an untimed prefill of `depth` tokens (tg<N>@d<depth>); warm-up runs first,
 // then repetitions, summarised by median, mean, stddev, min and max. The
 // memory plan (core/memory_plan.h) is checked against the budget before any
-// weight is generated or any backend allocates.
+// weight is generated or any backend allocates. The device a backend runs on
+// (clocks, ceilings, code path) is described through its registry entry's
+// hooks (core/backend_registry.h); a simulated device's times are not speed.
 #include "harness/bench.h"
 
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "core/backend_registry.h"
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/memory_plan.h"
@@ -31,15 +34,6 @@
 #include "harness/records.h"
 #include "harness/table.h"
 #include "harness/verify.h"
-#ifdef GOLDPATH_HAVE_CUDA
-#include <cuda_runtime.h>
-
-#include "kernels/backend.h"
-#include "kernels/ceilings.h"
-#include "kernels/cuda_check.h"
-#include "kernels/device.h"
-#include "kernels/gpu_info.h"
-#endif
 
 namespace gp {
 namespace {
@@ -54,12 +48,16 @@ struct Settings {
   std::string why;  // how the defaults were chosen
 };
 
+// a backend on a real device, which its entry's hooks describe
+bool on_gpu(const BackendEntry* e) { return e && e->device_info && !e->simulated; }
+
 bool cpu_only(const std::vector<std::string>& backends) {
-  return std::all_of(backends.begin(), backends.end(), [](const std::string& b) { return b == "reference"; });
+  return std::none_of(backends.begin(), backends.end(), [](const std::string& b) { return on_gpu(find_backend(b)); });
 }
 
 // Defaults aim at GPUs (pp512 and a sweep, tg128 at depths 0, 512, 2048);
-// with the reference alone they shrink to what a CPU finishes in about a minute.
+// without a GPU backend (the reference, a simulated device) they shrink to
+// what a CPU finishes in about a minute with the reference.
 Settings choose_settings(const BenchArgs& a, const std::vector<std::string>& backends, const ModelConfig& c) {
   Settings s;
   const bool cpu = cpu_only(backends);
@@ -92,7 +90,7 @@ Settings choose_settings(const BenchArgs& a, const std::vector<std::string>& bac
     return o.empty() ? std::string("none") : o;
   };
   s.why = str(cpu && (a.prompt_lengths.empty() || a.depths.empty() || a.gen_tokens <= 0 || a.repetitions <= 0)
-                  ? "CPU-friendly defaults (the reference is the only backend): "
+                  ? "CPU-friendly defaults (no selected backend runs on a GPU): "
                   : "",
               "prompt lengths ", list(s.prompt_lengths), ", depths ", list(s.depths), ", ", s.gen_tokens,
               " generated tokens, ", s.repetitions, " repetitions after ", s.warmup, " warm-up");
@@ -249,95 +247,65 @@ json model_json(const std::string& spec, const std::string& path, const ModelCon
 
 std::string num(double v);  // "%.2f" or "%.3g" (output section)
 
-bool any_cuda(const std::vector<std::string>& backends) {
-  return std::any_of(backends.begin(), backends.end(), [](const std::string& b) { return b == "cuda" || b == "cublas"; });
-}
-
-#ifdef GOLDPATH_HAVE_CUDA
-json clocks_json(const cuda::GpuSample& s) {
-  if (!s.sm_clock_mhz && !s.memory_clock_mhz) return nullptr;
-  return {{"sm_mhz", s.sm_clock_mhz ? json(*s.sm_clock_mhz) : json(nullptr)},
-          {"memory_mhz", s.memory_clock_mhz ? json(*s.memory_clock_mhz) : json(nullptr)}};
-}
-#endif
-
-// environment.gpu at the start of the run; null when no CUDA backend runs
-json gpu_json(const std::vector<std::string>& backends) {
-#ifdef GOLDPATH_HAVE_CUDA
-  if (!any_cuda(backends)) return nullptr;
-  std::string why;
-  if (cuda::device_count(&why) == 0) return nullptr;
-  const cuda::GpuInfo g = cuda::gpu_info(0);
-  const cuda::DeviceInfo& d = g.device;
-  json j = {{"name", d.name}, {"compute_capability", str(d.cc_major, ".", d.cc_minor)}, {"sm_count", d.sm_count},
-            {"memory_bytes", (int64_t)d.total_memory}, {"driver_version", d.driver_version},
-            {"cuda_runtime_version", d.runtime_version}, {"clocks_start", clocks_json(g.sample)}, {"clocks_end", nullptr},
-            {"temperature_start", g.sample.temperature_c ? json(*g.sample.temperature_c) : json(nullptr)},
-            {"temperature_end", nullptr}};
-  if (!g.sample.nvml_note.empty()) j["nvml_note"] = g.sample.nvml_note;
-  return j;
-#else
+// the first selected backend on a real device: its hooks describe the device in the record
+const BackendEntry* device_entry(const std::vector<std::string>& backends) {
+  for (const auto& b : backends)
+    if (on_gpu(find_backend(b))) return find_backend(b);
   return nullptr;
-#endif
+}
+
+json clocks_json(const DeviceClocks& s) {
+  if (!s.sm_mhz && !s.memory_mhz) return nullptr;
+  return {{"sm_mhz", s.sm_mhz ? json(*s.sm_mhz) : json(nullptr)},
+          {"memory_mhz", s.memory_mhz ? json(*s.memory_mhz) : json(nullptr)}};
+}
+
+DeviceClocks sample_clocks(const BackendEntry& dev) {
+  if (dev.sample_clocks) return dev.sample_clocks();
+  DeviceClocks none;
+  none.note = str("backend ", dev.name, " reads no clocks");
+  return none;
+}
+
+// environment.gpu at the start of the run; null when no backend on a GPU runs
+json gpu_json(const BackendEntry* dev) {
+  if (!dev || !dev->unavailable().empty()) return nullptr;
+  json j = dev->device_info();
+  const DeviceClocks s = sample_clocks(*dev);
+  j["clocks_start"] = clocks_json(s);
+  j["clocks_end"] = nullptr;
+  j["temperature_start"] = s.temperature_c ? json(*s.temperature_c) : json(nullptr);
+  j["temperature_end"] = nullptr;
+  if (!s.note.empty()) j["nvml_note"] = s.note;
+  return j;
 }
 
 // fills clocks_end and temperature_end of a gpu_json() object
-void gpu_json_end(json& gpu) {
-#ifdef GOLDPATH_HAVE_CUDA
-  if (gpu.is_null()) return;
-  const cuda::GpuSample s = cuda::sample_gpu(0);
+void gpu_json_end(json& gpu, const BackendEntry* dev) {
+  if (gpu.is_null() || !dev) return;
+  const DeviceClocks s = sample_clocks(*dev);
   gpu["clocks_end"] = clocks_json(s);
   gpu["temperature_end"] = s.temperature_c ? json(*s.temperature_c) : json(nullptr);
-  if (!s.nvml_note.empty()) gpu["nvml_note"] = s.nvml_note;
-#endif
-}
-
-// The ceilings of the device, measured once when a CUDA backend runs.
-struct CeilingsRun {
-  double bandwidth = 0, flops = 0;  // 0: not measured
-  json j;
-};
-
-CeilingsRun measure_ceilings_json(const std::vector<std::string>& backends) {
-  CeilingsRun c;
-  if (!any_cuda(backends)) {
-    c.j = {{"bandwidth_bytes_per_s", nullptr}, {"fp16_flops_per_s", nullptr},
-           {"how", "not measured: the reference runs on the CPU"}};
-    return c;
-  }
-#ifdef GOLDPATH_HAVE_CUDA
-  std::fprintf(stderr, "bench: measuring the device's bandwidth and f16 GEMM ceilings ...\n");
-  const cuda::Ceilings m = cuda::measure_ceilings(0);
-  c.bandwidth = m.bandwidth_bytes_per_s;
-  c.flops = m.fp16_flops_per_s;
-  c.j = {{"bandwidth_bytes_per_s", m.bandwidth_bytes_per_s}, {"fp16_flops_per_s", m.fp16_flops_per_s},
-         {"how", m.how()},
-         {"copy", {{"bytes", m.copy_bytes}, {"repetitions", m.copy_reps}}},
-         {"gemm", {{"m", m.gemm_m}, {"n", m.gemm_n}, {"k", m.gemm_k}, {"repetitions", m.gemm_reps}}}};
-  std::fprintf(stderr, "bench: ceilings: %s GB/s, %s TFLOP/s f16\n", num(m.bandwidth_bytes_per_s / 1e9).c_str(),
-               num(m.fp16_flops_per_s / 1e12).c_str());
-#else
-  fail("bench: a CUDA backend was selected but this build has no CUDA");
-#endif
-  return c;
+  if (!s.note.empty()) gpu["nvml_note"] = s.note;
 }
 
 // --profile t4 on a newer GPU: the sm_75 code path through the driver's JIT of
-// the build's compute_75 PTX. Must run before the first CUDA runtime call.
+// the build's compute_75 PTX. Must run before the first CUDA runtime call
+// (the driver reads it when it creates the context), so it holds for the whole
+// process: bench_ceilings takes the profile's published figures instead of
+// measuring with cuBLAS, which ships no compute_75 PTX.
 void force_ptx_jit(const std::string& profile) {
   if (profile != "t4") return;
   ::setenv("CUDA_FORCE_PTX_JIT", "1", 1);
 }
 
-void check_t4_code_path(const std::string& profile, const std::vector<std::string>& backends) {
-#ifdef GOLDPATH_HAVE_CUDA
-  if (profile != "t4" || !any_cuda(backends)) return;
-  const int ptx = cuda::kernel_ptx_version(0);
+void check_t4_code_path(const std::string& profile, const BackendEntry* dev) {
+  if (profile != "t4" || !dev || !dev->kernel_ptx_version) return;
+  const int ptx = dev->kernel_ptx_version();
   GP_CHECK(ptx == 75, "--profile t4: goldpath's kernels were loaded from compute_", ptx,
            " PTX, not compute_75: the build lacks compute_75 PTX as its only PTX for this device "
            "(configure with -DGOLDPATH_CUDA_ARCHS=75 or 75-virtual)");
   std::fprintf(stderr, "bench: --profile t4: CUDA_FORCE_PTX_JIT=1, kernels JIT-compiled from compute_75 PTX\n");
-#endif
 }
 
 json plan_json(const MemoryPlan& p, int64_t peak, const json& max_ctx) {
@@ -348,33 +316,25 @@ json plan_json(const MemoryPlan& p, int64_t peak, const json& max_ctx) {
           {"kv_bytes_per_token", p.kv_bytes_per_token}, {"max_context_in_budget", max_ctx}};
 }
 
-// The CUDA backend's allocator report (peak per category, the context and
-// other memory found in use at its creation), cross-checked with what
-// cudaMemGetInfo says is in use now; null for other backends.
+// A device backend's allocator report (peak per category, the context and
+// other memory found in use at its creation), cross-checked with what the
+// device says is in use now; null for a backend that counts nothing.
 json measured_memory_json(const Backend& be) {
-#ifdef GOLDPATH_HAVE_CUDA
-  const auto* cb = dynamic_cast<const cuda::CudaBackend*>(&be);
-  if (!cb) return nullptr;
-  const cuda::MemoryReport r = cb->memory_report();
-  json peaks;
-  for (int c = 0; c < cuda::kMemCategories; c++) peaks[cuda::mem_category_name((cuda::MemCategory)c)] = r.peak[c];
-  size_t free_b = 0, total_b = 0;
-  GP_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  const int64_t in_use = (int64_t)total_b - (int64_t)free_b;
-  const int64_t accounted = r.total_current + r.context_overhead;
-  return {{"allocator_peak_bytes", r.total_peak}, {"peak_by_category", peaks},
-          {"context_and_other_bytes", r.context_overhead},
-          {"device_peak_bytes", r.total_peak + r.context_overhead},
-          {"allocator_current_bytes", r.total_current}, {"device_in_use_bytes", in_use},
-          {"unaccounted_bytes", in_use - accounted},
+  const MemoryUse u = be.memory_use();
+  if (u.empty()) return nullptr;
+  json peaks = json::object();
+  for (const auto& [category, bytes] : u.peak_by_category) peaks[category] = bytes;
+  const int64_t in_use = u.device_in_use_bytes, accounted = u.current_bytes + u.context_bytes;
+  return {{"allocator_peak_bytes", u.peak_bytes}, {"peak_by_category", peaks},
+          {"context_and_other_bytes", u.context_bytes},
+          {"device_peak_bytes", u.peak_bytes + u.context_bytes},
+          {"allocator_current_bytes", u.current_bytes},
+          {"device_in_use_bytes", in_use >= 0 ? json(in_use) : json(nullptr)},
+          {"unaccounted_bytes", in_use >= 0 ? json(in_use - accounted) : json(nullptr)},
           {"how", "peak: the backend's allocator (sum of live allocations at its highest) + device memory in use "
-                  "when it was created (CUDA context, libraries, other processes); cross-check: cudaMemGetInfo "
-                  "in use at the end vs the allocator's live bytes + that context; unaccounted_bytes is the "
-                  "difference (memory allocated behind goldpath's allocator, e.g. by cuBLAS or graphs)"}};
-#else
-  (void)be;
-  return nullptr;
-#endif
+                  "when it was created (CUDA context, libraries, other processes); cross-check: the device's memory "
+                  "in use at the end (cudaMemGetInfo) vs the allocator's live bytes + that context; unaccounted_bytes "
+                  "is the difference (memory allocated behind goldpath's allocator, e.g. by cuBLAS or graphs)"}};
 }
 
 // ---------------------------------------------------------------- output
@@ -463,11 +423,16 @@ void print_record(const json& rec, const std::string& format) {
     std::cout << "measured on the device: peak " << human_bytes(mem["measured"]["device_peak_bytes"].get<int64_t>())
               << " = allocator " << human_bytes(mem["measured"]["allocator_peak_bytes"].get<int64_t>())
               << " + CUDA context and other " << human_bytes(mem["measured"]["context_and_other_bytes"].get<int64_t>())
-              << "; cudaMemGetInfo in use at the end " << human_bytes(mem["measured"]["device_in_use_bytes"].get<int64_t>())
+              << (mem["measured"]["device_in_use_bytes"].is_null()
+                      ? std::string()
+                      : "; cudaMemGetInfo in use at the end " +
+                            human_bytes(mem["measured"]["device_in_use_bytes"].get<int64_t>()))
               << "\n";
   if (rec.contains("projection"))
     std::cout << "projection: " << rec["projection"]["how"].get<std::string>() << "\n";
   std::cout << "ceilings: " << rec["ceilings"]["how"].get<std::string>() << "\n";
+  if (rec.contains("descriptions"))
+    for (const auto& d : rec["descriptions"]) std::cout << "backend " << d.get<std::string>() << "\n";
 }
 
 int64_t budget_bytes(const std::string& budget, const std::string& profile) {
@@ -484,6 +449,51 @@ std::string iso_utc_now() {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- ceilings
+BenchCeilings bench_ceilings(const std::string& profile, const std::vector<const BackendEntry*>& selected) {
+  const BackendEntry *gpu = nullptr, *sim = nullptr;
+  for (const BackendEntry* e : selected) {
+    if (!gpu && on_gpu(e)) gpu = e;
+    if (!sim && e && e->simulated) sim = e;
+  }
+  BenchCeilings c;
+  auto none = [&](const std::string& how) {
+    c.source = "none";
+    c.record = {{"bandwidth_bytes_per_s", nullptr}, {"fp16_flops_per_s", nullptr}, {"source", c.source}, {"how", how}};
+    return c;
+  };
+  if (!gpu)
+    return none(sim ? str("not measured: ", sim->name, " runs on a simulated device, whose times are not speed")
+                    : std::string("not measured: no selected backend runs on a GPU (the reference runs on the CPU)"));
+  if (!profile.empty()) {
+    const DeviceProfile& p = device_profile(profile);
+    c.bandwidth_bytes_per_s = p.bandwidth_bytes_per_s;
+    c.fp16_flops_per_s = p.fp16_flops_per_s;
+    c.source = "published";
+    c.record = {{"bandwidth_bytes_per_s", c.bandwidth_bytes_per_s}, {"fp16_flops_per_s", c.fp16_flops_per_s},
+                {"source", c.source},
+                {"how", str("published figures of the ", p.name, " (--profile ", profile, "): ",
+                            num(c.bandwidth_bytes_per_s / 1e9), " GB/s memory bandwidth, ",
+                            num(c.fp16_flops_per_s / 1e12), " TFLOP/s fp16 tensor; not measured: the profile makes "
+                            "the driver JIT-compile PTX for the whole process, and cuBLAS, which the ceiling GEMM "
+                            "uses, ships no compute_75 PTX")}};
+    std::fprintf(stderr, "bench: ceilings: %s\n", c.record["how"].get<std::string>().c_str());
+    return c;
+  }
+  if (!gpu->measure_ceilings) return none(str("not measured: backend ", gpu->name, " measures no ceilings"));
+  std::fprintf(stderr, "bench: measuring the device's bandwidth and f16 GEMM ceilings ...\n");
+  const DeviceCeilings m = gpu->measure_ceilings();
+  c.bandwidth_bytes_per_s = m.bandwidth_bytes_per_s;
+  c.fp16_flops_per_s = m.fp16_flops_per_s;
+  c.source = "measured";
+  c.record = {{"bandwidth_bytes_per_s", c.bandwidth_bytes_per_s}, {"fp16_flops_per_s", c.fp16_flops_per_s},
+              {"source", c.source}, {"how", m.how}};
+  if (m.sizes.is_object()) c.record.update(m.sizes);  // "copy", "gemm"
+  std::fprintf(stderr, "bench: ceilings: %s GB/s, %s TFLOP/s f16\n", num(c.bandwidth_bytes_per_s / 1e9).c_str(),
+               num(c.fp16_flops_per_s / 1e12).c_str());
+  return c;
+}
 
 // ---------------------------------------------------------------- budget for generate/run
 void add_vram_budget_option(CLI::App* cmd, std::string& budget) {
@@ -506,7 +516,7 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& a) {
   auto* b = app.add_subcommand("bench", "prefill, TTFT and decode speed, token latency and memory of every backend");
   b->add_option("--model", a.model, "a GGUF file, a Hugging Face folder, 'default', or synthetic:<preset>[:<dtype>]")
       ->capture_default_str();
-  b->add_option("--backend", a.backend, "backend name or 'all'")->capture_default_str();
+  b->add_option("--backend", a.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   b->add_option("--prompt-lengths", a.prompt_lengths, "prefill lengths, comma-separated (default: 64..2048; 16,64 with the reference alone)")
       ->delimiter(',');
   b->add_option("--depths", a.depths, "KV cache depths decode starts at (default: 0,512,2048; 0,64 with the reference alone)")
@@ -529,6 +539,9 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& a) {
 int cmd_bench(const BenchArgs& a) {
   force_ptx_jit(a.profile);  // before select_backends, the first CUDA call
   const auto backends = select_backends(a.backend);
+  std::vector<const BackendEntry*> entries;
+  for (const auto& b : backends) entries.push_back(find_backend(b));
+  const BackendEntry* dev = device_entry(backends);
   const int64_t budget = budget_bytes(a.vram_budget, a.profile);
   const std::string path = resolve_model(a.model);
 
@@ -559,9 +572,9 @@ int cmd_bench(const BenchArgs& a) {
                           str(a.model, " (bench: ", context, " tokens of context, prefill of ", prefill, ")"));
   }
   std::fprintf(stderr, "bench: %s on %s: %s\n", a.model.c_str(), a.backend.c_str(), set.why.c_str());
-  check_t4_code_path(a.profile, backends);
-  json gpu = gpu_json(backends);  // clocks and temperature before the ceilings and the runs
-  const CeilingsRun ceil = measure_ceilings_json(backends);
+  check_t4_code_path(a.profile, dev);
+  json gpu = gpu_json(dev);  // clocks and temperature before the ceilings and the runs
+  const BenchCeilings ceil = bench_ceilings(a.profile, entries);
   if (!model) {
     std::fprintf(stderr, "bench: generating synthetic weights (%s) ...\n", human_bytes(plans[0].weights).c_str());
     model = load_model(path);
@@ -571,15 +584,15 @@ int cmd_bench(const BenchArgs& a) {
   std::vector<int64_t> peaks;
   const int per_backend = (int)(set.prompt_lengths.size() + set.depths.size());
   Progress progress(per_backend * (int)backends.size());
-  const json no_ceiling_note = "no bandwidth ceiling: the reference runs on the CPU";
   std::vector<json> measured_mem(backends.size());
+  json descriptions = json::object();
   for (size_t bi = 0; bi < backends.size(); bi++) {
     const std::string& b = backends[bi];
+    const bool simulated = entries[bi] && entries[bi]->simulated;
+    const size_t first_result = results.size();
     auto be = make_backend(b, *model);
-#ifdef GOLDPATH_HAVE_CUDA
     // the KV cache and activations sized once, as planned, instead of grown on demand
-    if (auto* cb = dynamic_cast<cuda::CudaBackend*>(be.get())) cb->reserve((int)context, (int)prefill);
-#endif
+    be->reserve((int)context, (int)prefill);
     for (int P : set.prompt_lengths) {
       std::vector<double> tps, ttft;
       for (int r = 0; r < set.warmup + set.repetitions; r++) {
@@ -609,14 +622,20 @@ int cmd_bench(const BenchArgs& a) {
       results.push_back(result(b, "token_latency_ms_p50", nullptr, d, "ms", false, p50));
       results.push_back(result(b, "token_latency_ms_p90", nullptr, d, "ms", false, p90));
       results.push_back(result(b, "token_latency_ms_p99", nullptr, d, "ms", false, p99));
-      if (ceil.bandwidth > 0 && b != "reference") {
+      if (ceil.bandwidth_bytes_per_s > 0 && on_gpu(entries[bi])) {
         // tokens/s over the roofline's tokens/s: bandwidth / (weights + KV cache of `depth` tokens)
-        const double roof = ceil.bandwidth / decode_bytes_per_token(plans[bi], d);
+        const double roof = ceil.bandwidth_bytes_per_s / decode_bytes_per_token(plans[bi], d);
         std::vector<double> eff;
         for (double t : tps) eff.push_back(t / roof);
         results.push_back(result(b, "decode_efficiency", nullptr, d, "fraction", true, eff));
+        if (ceil.source == "published")
+          results.back()["note"] = str("against the ", a.profile, "'s published bandwidth, not one measured here");
       } else {
-        results.push_back(null_result(b, "decode_efficiency", nullptr, d, "fraction", true, no_ceiling_note));
+        results.push_back(null_result(b, "decode_efficiency", nullptr, d, "fraction", true,
+                                      simulated ? str("no efficiency: ", b, " runs on a simulated device, whose times "
+                                                      "are not speed")
+                                      : on_gpu(entries[bi]) ? "no bandwidth ceiling was measured"
+                                                            : str("no bandwidth ceiling: ", b, " runs on the CPU")));
       }
       progress.done(str(b, " tg", set.gen_tokens, " @d", d, ": ", num(stats(tps).median), " tokens/s, p50 ",
                         num(stats(p50).median), " ms/token (median of ", set.repetitions, ")"));
@@ -625,6 +644,13 @@ int cmd_bench(const BenchArgs& a) {
     peaks.push_back(peak);
     measured_mem[bi] = measured_memory_json(*be);
     results.push_back(result(b, "peak_memory_bytes", nullptr, nullptr, "bytes", false, {(double)peak}));
+    if (simulated)  // its times are the simulator's
+      for (size_t i = first_result; i < results.size(); i++)
+        if (results[i]["unit"] == "tokens/s" || results[i]["unit"] == "ms") {
+          results[i]["simulated"] = true;
+          results[i]["note"] = str(b, " runs on a simulated device: the simulator's times, not speed");
+        }
+    descriptions[b] = be->description();  // after the runs: what the backend decided while running
   }
 
   json rec;
@@ -632,15 +658,16 @@ int cmd_bench(const BenchArgs& a) {
   rec["format_version"] = 1;
   rec["created_utc"] = iso_utc_now();
   rec["environment"] = environment_json();
-  gpu_json_end(gpu);
+  gpu_json_end(gpu, dev);
   rec["environment"]["gpu"] = gpu;
   rec["model"] = model_json(a.model, path, cfg, weights);
   rec["config"] = {{"backends", backends}, {"repetitions", set.repetitions}, {"warmup", set.warmup},
                    {"prompt_lengths", set.prompt_lengths}, {"depths", set.depths}, {"gen_tokens", set.gen_tokens},
                    {"profile", a.profile.empty() ? json(nullptr) : json(a.profile)},
                    {"vram_budget_bytes", budget ? json(budget) : json(nullptr)}};
+  rec["descriptions"] = descriptions;
   rec["results"] = results;
-  rec["ceilings"] = ceil.j;
+  rec["ceilings"] = ceil.record;
   auto mem_of = [&](size_t i, int64_t peak) {
     const json max_ctx = budget ? json(max_context_in_budget(backends[i], cfg, weights, prefill, budget)) : json(nullptr);
     json j = plan_json(plans[i], peak, max_ctx);

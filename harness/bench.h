@@ -4,9 +4,11 @@
 // memory budget (--vram-budget, --profile t4) that generate and run share.
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "core/backend_registry.h"
 #include "core/model.h"
 
 namespace CLI {
@@ -16,7 +18,7 @@ class App;
 namespace gp {
 
 struct BenchArgs {
-  std::string model = "default", backend = "all", format = "table";
+  std::string model = "default", backend = "default", format = "table";
   std::vector<int> prompt_lengths, depths;  // empty: defaults for the backends
   int gen_tokens = 0, repetitions = 0, warmup = -1;  // 0 / -1: defaults for the backends
   std::string vram_budget;  // "" = none
@@ -27,6 +29,20 @@ struct BenchArgs {
 CLI::App* add_bench_command(CLI::App& app, BenchArgs& a);
 // Runs it: prints the results in a.format, writes a bench record; returns the exit code.
 int cmd_bench(const BenchArgs& a);
+
+// The ceilings decode efficiency is computed against, and the record's
+// "ceilings" object (reports/FORMAT.md).
+struct BenchCeilings {
+  double bandwidth_bytes_per_s = 0, fp16_flops_per_s = 0;  // 0: none
+  std::string source;  // "measured", "published" (a --profile's figures, never measured) or "none"
+  nlohmann::json record;
+};
+// With `profile` ("t4") and a selected backend on a GPU: the profile's
+// published figures, since the profile forces the driver to JIT PTX for the
+// whole process and cuBLAS, which the measurement uses, ships no compute_75
+// PTX. Without a profile: the first GPU backend's measure_ceilings (its
+// entry in `selected`). No GPU backend (the reference, a simulated device): none.
+BenchCeilings bench_ceilings(const std::string& profile, const std::vector<const BackendEntry*>& selected);
 
 // Adds --vram-budget to a subcommand (generate, run), bound to budget.
 void add_vram_budget_option(CLI::App* cmd, std::string& budget);

@@ -98,7 +98,7 @@ std::string fmt_bytes(double b) {
 
 // ---------------------------------------------------------------- verify
 struct VerifyArgs {
-  std::string model, golden, backend = "all", format = "table";
+  std::string model, golden, backend = "default", format = "table";
   bool verbose = false;
 };
 
@@ -116,6 +116,7 @@ int cmd_verify(const VerifyArgs& a) {
     GP_CHECK(!files.empty(), dir, "/MANIFEST.sha256 lists no golden files");
   }
   const auto backends = select_backends(a.backend);
+  std::map<std::string, std::string> described;  // what each backend said of itself after its checks
   std::vector<CheckResult> all;
   for (const std::string& f : files) {
     // the manifest first: HDF5 only ever parses files whose sha256 is listed
@@ -137,6 +138,9 @@ int cmd_verify(const VerifyArgs& a) {
       auto be = make_backend(b, *model);
       auto mr = verify_model(g, *be, *model);
       all.insert(all.end(), mr.begin(), mr.end());
+      // one with a run-time note (a vendor library refusing a shape) is kept over one without
+      const std::string d = be->description();
+      if (!described.count(b) || d != backend_description(b)) described[b] = d;
     }
   }
   int failed = 0, skipped = 0;
@@ -173,7 +177,8 @@ int cmd_verify(const VerifyArgs& a) {
     for (const auto& [why, n] : skip_reasons) std::cout << "SKIP " << n << " op case(s) " << why << "\n";
     for (const auto& r : all)
       if (!r.pass) std::cout << "\nFAIL " << r.model << " " << r.check << " [" << r.backend << "]\n" << r.detail << "\n";
-    for (const std::string& b : backends) std::cout << "backend " << backend_description(b) << "\n";
+    for (const std::string& b : backends)
+      std::cout << "backend " << (described.count(b) ? described[b] : backend_description(b)) << "\n";
     std::cout << (all.size() - failed - skipped) << " passed, " << skipped << " skipped, " << failed << " failed\n";
   }
   return failed ? 1 : 0;
@@ -347,7 +352,7 @@ int cmd_generate(const GenerateArgs& a) {
     }
   }
   if (a.format == "json")
-    std::cout << (a.backend == "all" ? runs : runs[0]).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    std::cout << (a.backend == "all" || a.backend == "default" ? runs : runs[0]).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   return 0;
 }
 
@@ -355,7 +360,7 @@ int cmd_generate(const GenerateArgs& a) {
 constexpr const char* kDefaultChatMessage = "Create a funny joke about chickens.";
 
 struct RunArgs {
-  std::string model = "default", backend = "all";
+  std::string model = "default", backend = "default";
   std::vector<int32_t> prompt_ids;
   std::string prompt;
   bool prompt_given = false;
@@ -487,6 +492,7 @@ int cmd_run(const RunArgs& a) {
   std::vector<int32_t> ref_tokens;
   std::vector<std::vector<float>> ref_logits;
   bool all_ok = prompt_note.empty();
+  std::vector<std::string> run_notes;
   for (const std::string& b : backends) {
     auto be = make_backend(b, *model);
     std::unique_ptr<StreamDecoder> stream;
@@ -534,10 +540,15 @@ int cmd_run(const RunArgs& a) {
     jb["max_logit_error"] = max_err;
     jb["top1_agreement"] = steps ? json((double)agree / steps) : json(nullptr);
     jb["peak_memory_bytes"] = be->memory_bytes();
+    const std::string described = be->description();
+    jb["description"] = described;
     record["backends"].push_back(jb);
+    // what the backend decided while running (a vendor library refusing a shape, say)
+    if (described != backend_description(b)) run_notes.push_back(described);
   }
   if (vs_golden && !golden_text.empty()) std::printf("\ntransformers: %s\n", golden_text.c_str());
   std::printf("\n%s", t.render().c_str());
+  for (const std::string& n : run_notes) std::printf("  %s\n", n.c_str());
   record["pass"] = all_ok;
   const std::string rec = new_record_path("run");
   write_file_atomic(rec, record.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
@@ -589,7 +600,7 @@ int main_impl(int argc, char** argv) {
   auto* v = app.add_subcommand("verify", "run every golden check with every available backend");
   v->add_option("--model", va.model, "check only this model's golden (a GGUF, a HF folder, or 'default')");
   v->add_option("--golden", va.golden, "check this golden file");
-  v->add_option("--backend", va.backend, "backend name or 'all'")->capture_default_str();
+  v->add_option("--backend", va.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   v->add_option("--format", va.format)->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   v->add_flag("--verbose", va.verbose, "list every op case");
 
@@ -601,7 +612,7 @@ int main_impl(int argc, char** argv) {
   gcmd->add_flag("--chat", ga.prompt.chat, "apply the model's chat template to --prompt as one user message");
   gcmd->add_option("--system", ga.prompt.system, "system message for --chat");
   gcmd->add_option("--max-new-tokens", ga.max_new_tokens)->check(CLI::NonNegativeNumber)->capture_default_str();
-  gcmd->add_option("--backend", ga.backend, "backend name or 'all'")->capture_default_str();
+  gcmd->add_option("--backend", ga.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   gcmd->add_option("--format", ga.format)->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   gcmd->add_flag("--ignore-eos", ga.ignore_eos, "do not stop at the model's EOS or end-of-turn ids");
   add_sampler_options(gcmd, ga.sampler);
@@ -613,7 +624,7 @@ int main_impl(int argc, char** argv) {
   r->add_option("--prompt", ra.prompt, "one chat message (default: the golden's, else \"Create a funny joke about chickens.\")");
   r->add_option("--prompt-ids", ra.prompt_ids, "comma-separated token ids instead of a message")->delimiter(',');
   r->add_option("--max-new-tokens", ra.max_new_tokens, "default: the golden's own count, else 64")->check(CLI::NonNegativeNumber);
-  r->add_option("--backend", ra.backend, "backend name or 'all'")->capture_default_str();
+  r->add_option("--backend", ra.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   add_vram_budget_option(r, ra.vram_budget);
 
   BenchArgs ba;

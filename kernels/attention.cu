@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/softmax_merge.h"
 #include "kernels/cuda_check.h"
+#include "kernels/launch.h"
 #include "kernels/ops.h"
 
 namespace gp::cuda {
@@ -97,7 +98,7 @@ __global__ void __launch_bounds__(kPrefillWarps * 32) attention_prefill_v1(Prefi
   const int hd = HD > 0 ? HD : a.hd;
   const int vec = hd / 8;  // 16-byte loads per row
   const int ks = hd + 8;   // k row stride in shared memory (halves)
-  extern __shared__ __align__(16) unsigned char smem[];
+  GP_DYNAMIC_SHARED(unsigned char, smem);
   half* sq = reinterpret_cast<half*>(smem);
   half* sk = sq + kPrefillRows * hd;
   half* sv = sk + kPrefillKeys * ks;
@@ -232,24 +233,26 @@ int decode_splits(int max_ctx) { return (max_ctx + kDecodeSplit - 1) / kDecodeSp
 template <int HD>  // 0: generic
 __global__ void __launch_bounds__(kDecodeSplit)
     attention_decode_v1(float* partials, const half* q, const half* k, const half* v,
-                        const int* d_pos0, int n_splits, int Hq, int Hkv, int hd_arg, int window,
-                        float scale) {
+                        const int* d_pos0, int max_ctx, int n_splits, int Hq, int Hkv, int hd_arg,
+                        int window, float scale) {
   const int hd = HD > 0 ? HD : hd_arg;
   const int split = blockIdx.x, h = blockIdx.y, kh = h / (Hq / Hkv);
   const int pos = *d_pos0;  // the query's position: keys 0..pos are in the cache
   float* part = partials + ((int64_t)h * n_splits + split) * (2 + hd);
   const int j0 = split * kDecodeSplit;
   const int jb = max(j0, window > 0 ? max(0, pos - window + 1) : 0);
-  const int je = min(j0 + kDecodeSplit - 1, pos);  // live keys of this split: [jb, je]
+  // live keys of this split: [jb, je], never past the cache (a position
+  // outside it reads nothing; the merge writes NaN for it)
+  const int je = min(min(j0 + kDecodeSplit - 1, pos), max_ctx - 1);
   if (jb > je) {
     for (int i = threadIdx.x; i < 2 + hd; i += blockDim.x) part[i] = i == 0 ? -INFINITY : 0.0f;
     return;
   }
 
-  __shared__ __align__(16) float sq[kMaxHd];
-  __shared__ float sp[kDecodeSplit];
-  __shared__ float sacc[kMaxHd > kDecodeSplit ? kMaxHd : kDecodeSplit];
-  __shared__ float sred[kDecodeWarps];
+  GP_SHARED(float, sq, [kMaxHd]);
+  GP_SHARED(float, sp, [kDecodeSplit]);
+  GP_SHARED(float, sacc, [kMaxHd > kDecodeSplit ? kMaxHd : kDecodeSplit]);
+  GP_SHARED(float, sred, [kDecodeWarps]);
   for (int i = threadIdx.x; i < hd; i += blockDim.x) sq[i] = __half2float(q[(int64_t)h * hd + i]);
   __syncthreads();
 
@@ -350,7 +353,7 @@ void launch_prefill(const PrefillArgs& a, dim3 grid, cudaStream_t stream) {
   if (smem > 48 * 1024)
     GP_CUDA_CHECK(cudaFuncSetAttribute(attention_prefill_v1<HD>,
                                        cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  attention_prefill_v1<HD><<<grid, kPrefillWarps * 32, smem, stream>>>(a);
+  GP_LAUNCH(grid, kPrefillWarps * 32, smem, stream, attention_prefill_v1<HD>)(a);
 }
 
 }  // namespace
@@ -394,8 +397,8 @@ void attention_decode(half* out, const half* q, const half* k_cache, const half*
   const float scale = (float)(1.0 / std::sqrt((double)s.hd));
   const dim3 grid((unsigned)n_splits, (unsigned)s.Hq);
 #define GP_DECODE(HD)                                                                          \
-  attention_decode_v1<HD><<<grid, kDecodeSplit, 0, stream>>>(partials, q, k_cache, v_cache,   \
-                                                             d_pos0, n_splits, s.Hq, s.Hkv,    \
+  GP_LAUNCH(grid, kDecodeSplit, 0, stream, attention_decode_v1<HD>)(partials, q, k_cache, v_cache,   \
+                                                             d_pos0, max_ctx, n_splits, s.Hq, s.Hkv, \
                                                              s.hd, s.window, scale)
   switch (s.hd) {
     case 64: GP_DECODE(64); break;
@@ -405,7 +408,7 @@ void attention_decode(half* out, const half* q, const half* k_cache, const half*
   }
 #undef GP_DECODE
   GP_CUDA_CHECK(cudaGetLastError());
-  attention_decode_merge_v1<<<(unsigned)s.Hq, 256, 0, stream>>>(out, partials, d_pos0, max_ctx,
+  GP_LAUNCH((unsigned)s.Hq, 256, 0, stream, attention_decode_merge_v1)(out, partials, d_pos0, max_ctx,
                                                                 n_splits, s.hd);
   GP_CUDA_CHECK(cudaGetLastError());
 }
@@ -422,7 +425,7 @@ void kv_write(half* k_cache, half* v_cache, const half* k, const half* v, int T,
   const int threads = 256;
   const int64_t grid = (n16 + threads - 1) / threads;
   GP_CHECK(grid <= 0x7fffffff, "kv_write: ", T, " rows exceed one launch");
-  kv_write_v1<<<(unsigned)grid, threads, 0, stream>>>(
+  GP_LAUNCH((unsigned)grid, threads, 0, stream, kv_write_v1)(
       reinterpret_cast<uint4*>(k_cache), reinterpret_cast<uint4*>(v_cache),
       reinterpret_cast<const uint4*>(k), reinterpret_cast<const uint4*>(v), n16, pos0, d_pos0, row16);
   GP_CUDA_CHECK(cudaGetLastError());

@@ -34,9 +34,12 @@ constexpr int64_t kConvertChunk = 1 << 22;
 }  // namespace
 
 // ---------------------------------------------------------------------------
-// construction: weights uploaded once
+// construction: weights uploaded once, on stream_ (non-blocking, so a plain
+// cudaMemcpy on the legacy stream would not be ordered before its kernels)
 
 CudaBackend::CudaBackend(const Model& m, Flavor f) : m_(m), flavor_(f) {
+  const std::string refused = flavor_unavailable(f);
+  GP_CHECK(refused.empty(), refused);
   std::string why;
   GP_CHECK(device_count(&why) > 0, "CUDA backend: ", why);
   validate_model(m);
@@ -90,7 +93,8 @@ CudaBackend::CudaBackend(const Model& m, Flavor f) : m_(m), flavor_(f) {
     // RoPE frequencies as the reference computes them (float32, like transformers)
     const std::vector<float> inv = rope_inv_freq(c.head_dim, c.rope_theta);
     inv_freq_ = DeviceBuffer(*alloc_, inv.size() * 4, MemCategory::Other, "RoPE inverse frequencies");
-    GP_CUDA_CHECK(cudaMemcpy(inv_freq_.get(), inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
+    GP_CUDA_CHECK(cudaMemcpyAsync(inv_freq_.get(), inv.data(), inv.size() * 4, cudaMemcpyHostToDevice, stream_));
+    GP_CUDA_CHECK(cudaStreamSynchronize(stream_));  // before inv goes away, and every weight copy is done
 
     // linear scratch: the most any weight needs (cuBLAS dequantizes quantized weights into it)
     linear_ws_bytes_ = linear_workspace_bytes(lm_head_, algo());
@@ -137,7 +141,9 @@ DeviceWeight CudaBackend::upload_weight(const TensorView& t, const std::string& 
     case DType::Q4_1: {
       w.dtype = t.dtype;
       weight_bufs_.emplace_back(*alloc_, (size_t)t.nbytes, MemCategory::Weights, what);
-      GP_CUDA_CHECK(cudaMemcpy(weight_bufs_.back().get(), t.data, (size_t)t.nbytes, cudaMemcpyHostToDevice));
+      // the model's bytes outlive the copy; the constructor waits for it before returning
+      GP_CUDA_CHECK(cudaMemcpyAsync(weight_bufs_.back().get(), t.data, (size_t)t.nbytes, cudaMemcpyHostToDevice,
+                                    stream_));
       break;
     }
     case DType::F32:
@@ -161,7 +167,8 @@ DeviceWeight CudaBackend::upload_weight(const TensorView& t, const std::string& 
             worst = std::max(worst, std::fabs(f32[i]));
           }
         }
-        GP_CUDA_CHECK(cudaMemcpy(dst + i0 * 2, f16.data(), (size_t)k * 2, cudaMemcpyHostToDevice));
+        GP_CUDA_CHECK(cudaMemcpyAsync(dst + i0 * 2, f16.data(), (size_t)k * 2, cudaMemcpyHostToDevice, stream_));
+        GP_CUDA_CHECK(cudaStreamSynchronize(stream_));  // before the next chunk overwrites f16
       }
       if (overflow > 0)
         fail("CUDA backend: ", what, " (", t.name, ", ", dtype_name(t.dtype), ") has ", overflow, " of ", n,
@@ -181,7 +188,8 @@ const float* CudaBackend::upload_norm(const TensorView& t, const std::string& wh
   std::vector<float> f(n);
   dequantize_row(t.dtype, t.data, f.data(), n);
   weight_bufs_.emplace_back(*alloc_, (size_t)n * 4, MemCategory::Weights, what);
-  GP_CUDA_CHECK(cudaMemcpy(weight_bufs_.back().get(), f.data(), (size_t)n * 4, cudaMemcpyHostToDevice));
+  GP_CUDA_CHECK(cudaMemcpyAsync(weight_bufs_.back().get(), f.data(), (size_t)n * 4, cudaMemcpyHostToDevice, stream_));
+  GP_CUDA_CHECK(cudaStreamSynchronize(stream_));  // before f goes away
   return weight_bufs_.back().as<const float>();
 }
 
@@ -256,6 +264,20 @@ void CudaBackend::reserve(int tokens, int max_tokens) {
   ensure_activations(max_tokens);
 }
 
+MemoryUse CudaBackend::memory_use() const {
+  const MemoryReport r = alloc_->report();
+  MemoryUse u;
+  for (int c = 0; c < kMemCategories; c++)
+    u.peak_by_category.emplace_back(mem_category_name((MemCategory)c), r.peak[c]);
+  u.peak_bytes = r.total_peak;
+  u.current_bytes = r.total_current;
+  u.context_bytes = r.context_overhead;
+  size_t free_b = 0, total_b = 0;
+  GP_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  u.device_in_use_bytes = (int64_t)total_b - (int64_t)free_b;
+  return u;
+}
+
 void CudaBackend::reset() {
   cached_ = 0;
   kept_ = false;
@@ -268,18 +290,23 @@ void CudaBackend::linear_f16(half* out, const half* x, const DeviceWeight& w, in
   linear(out, nullptr, x, w, T, algo(), linear_ws_.get(), cublas_, stream_);
 }
 
-void CudaBackend::attention_prefill_vendor(half* out, const half* q, const half* kc, const half* vc, int T, int pos,
+bool CudaBackend::attention_prefill_vendor(half* out, const half* q, const half* kc, const half* vc, int T, int pos,
                                            const AttentionShape& as) {
   size_t ws = 0;
   const std::string why = attention_prefill_cudnn_plan(T, pos, as, cudnn_, &ws);
-  GP_CHECK(why.empty(), name(), " backend: cuDNN's fused attention refuses a prefill of ", T, " tokens at position ",
-           pos, ": ", why);
+  if (!why.empty()) {
+    if (cudnn_refused_.empty())
+      cudnn_refused_ = str("cuDNN refused a prefill of ", T, " tokens at position ", pos, " (", why,
+                           "): goldpath's kernel ran prefill attention for it and any other shape cuDNN refused");
+    return false;
+  }
   if (ws > cudnn_ws_.bytes()) {  // prefill runs as ordinary launches (never captured): growing here is safe
     GP_CUDA_CHECK(cudaStreamSynchronize(stream_));
     cudnn_ws_.reset();
     cudnn_ws_ = DeviceBuffer(*alloc_, ws, MemCategory::Workspace, "cuDNN attention workspace");
   }
   attention_prefill_cudnn(out, q, kc, vc, T, pos, as, cudnn_ws_.get(), cudnn_ws_.bytes(), cudnn_, stream_);
+  return true;
 }
 
 void CudaBackend::tap(int layer, const char* point, const void* dev, bool is_f16, int64_t rows, int64_t cols) {
@@ -327,9 +354,7 @@ void CudaBackend::enqueue_forward(int T, int pos, int rows, bool decode) {
     kv_write(kc, vc, k, v, T, pos, decode ? d_pos0 : nullptr, Hkv, hd, stream_);
     if (decode)
       attention_decode(att, q, kc, vc, d_pos0, cache_cap_, as, partials_.as<float>(), stream_);
-    else if (cudnn_)
-      attention_prefill_vendor(att, q, kc, vc, T, pos, as);
-    else
+    else if (!cudnn_ || !attention_prefill_vendor(att, q, kc, vc, T, pos, as))
       attention_prefill(att, q, kc, vc, T, pos, as, stream_);
     linear_f16(o, att, L.wo, T);  // (T, D)
     tap(l, "attn_out", o, true, T, D);

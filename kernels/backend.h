@@ -6,7 +6,9 @@
 // Storage: weights as stored (f32/bf16 converted to f16, refused if a value
 // overflows f16), norm weights f32, residual stream f32, other activations
 // f16, KV cache f16 (S_cap, Hkv, hd) per layer. A decode step (one token) is
-// captured once into a CUDA graph and replayed at every position.
+// captured once into a CUDA graph and replayed at every position. Built
+// against the simulated device, the "cuda" flavor is "cuda-sim" and "cublas"
+// is refused (kernels/register.cpp).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -26,6 +28,8 @@ enum class Flavor {
   Custom,  // "cuda": LinearAlgo::Auto
   Cublas,  // "cublas": LinearAlgo::Cublas for every linear
 };
+// "" when this build of kernels/ runs flavor f, else why not (kernels/register.cpp)
+std::string flavor_unavailable(Flavor f);
 
 class CudaBackend : public Backend {
  public:
@@ -33,7 +37,7 @@ class CudaBackend : public Backend {
   // unsupported model, a weight that overflows f16, or too little memory.
   CudaBackend(const Model& m, Flavor f);
   ~CudaBackend() override;
-  std::string name() const override { return flavor_ == Flavor::Cublas ? "cublas" : "cuda"; }
+  std::string name() const override;  // the registered name (kernels/register.cpp)
   void reset() override;
   void forward(const int32_t* tokens, int n, int pos, float* logits, bool all_logits) override;
   int64_t memory_bytes() const override { return alloc_->total_peak(); }
@@ -45,7 +49,11 @@ class CudaBackend : public Backend {
 
   // Sizes the KV cache for `tokens` positions and the activations for a
   // forward of `max_tokens` now instead of on demand.
-  void reserve(int tokens, int max_tokens);
+  void reserve(int tokens, int max_tokens) override;
+  // The allocator's report by category, and the device's memory in use now.
+  MemoryUse memory_use() const override;
+  // The flavor's description, and any prefill cuDNN refused (goldpath's kernel ran it).
+  std::string description() const override;
   // Decode steps through a CUDA graph (default) or as ordinary launches.
   void set_use_graphs(bool on) { use_graphs_ = on; }
   int graph_captures() const { return graph_captures_; }  // times a decode graph was captured
@@ -53,6 +61,9 @@ class CudaBackend : public Backend {
   // "cublas": "" when prefill attention runs through cuDNN, else why it does
   // not (then goldpath's kernel runs it); "cuda": not applicable, "".
   const std::string& cudnn_attention_unsupported() const { return cudnn_attention_why_; }
+  // "" until cuDNN refuses a prefill shape that its support rules allowed,
+  // then the first such shape and why (goldpath's kernel ran those prefills).
+  const std::string& cudnn_refused() const { return cudnn_refused_; }
 
  private:
   struct Layer {
@@ -73,8 +84,9 @@ class CudaBackend : public Backend {
   void run_forward(const int32_t* tokens, int n, int pos, int rows, float* logits);
   LinearAlgo algo() const { return flavor_ == Flavor::Cublas ? LinearAlgo::Cublas : LinearAlgo::Auto; }
   void linear_f16(half* out, const half* x, const DeviceWeight& w, int T);
-  // cuDNN's fused attention for a prefill; throws when cuDNN refuses the shape
-  void attention_prefill_vendor(half* out, const half* q, const half* kc, const half* vc, int T, int pos,
+  // cuDNN's fused attention for a prefill; false (having noted why in
+  // cudnn_refused_) when cuDNN refuses the shape, and nothing was enqueued
+  bool attention_prefill_vendor(half* out, const half* q, const half* kc, const half* vc, int T, int pos,
                                 const AttentionShape& as);
 
   const Model& m_;
@@ -84,6 +96,7 @@ class CudaBackend : public Backend {
   cublasHandle_t cublas_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;  // set when prefill attention runs through cuDNN (the process's handle)
   std::string cudnn_attention_why_;
+  std::string cudnn_refused_;      // see cudnn_refused()
   DeviceBuffer cudnn_ws_;          // its workspace, grown per prefill shape
 
   // weights

@@ -12,6 +12,7 @@
 #include "core/memory.h"
 #include "kernels/ceilings.h"
 #include "kernels/cuda_check.h"
+#include "kernels/launch.h"
 #include "kernels/device.h"
 #include "kernels/device_memory.h"
 
@@ -34,7 +35,7 @@ __global__ void fill_f16_kernel(half* p, int64_t n, uint32_t seed) {
 }
 
 void fill_f16(half* p, int64_t n, uint32_t seed, cudaStream_t s) {
-  fill_f16_kernel<<<1024, 256, 0, s>>>(p, n, seed);
+  GP_LAUNCH(1024, 256, 0, s, fill_f16_kernel)(p, n, seed);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 

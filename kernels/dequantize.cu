@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/quant.h"
 #include "kernels/cuda_check.h"
+#include "kernels/launch.h"
 #include "kernels/dequantize.h"
 
 namespace gp::cuda {
@@ -40,22 +41,19 @@ void dequantize(float* out, DType t, const uint8_t* src, int64_t n, cudaStream_t
       GP_CUDA_CHECK(cudaMemcpyAsync(out, src, n * 4, cudaMemcpyDeviceToDevice, stream));
       return;
     case DType::F16:
-      dequantize_f16_v1<<<(unsigned)grid, threads, 0, stream>>>(out, reinterpret_cast<const uint16_t*>(src), n);
+      GP_LAUNCH((unsigned)grid, threads, 0, stream, dequantize_f16_v1)(out, reinterpret_cast<const uint16_t*>(src), n);
       break;
     case DType::BF16:
-      dequantize_bf16_v1<<<(unsigned)grid, threads, 0, stream>>>(out, reinterpret_cast<const uint16_t*>(src), n);
+      GP_LAUNCH((unsigned)grid, threads, 0, stream, dequantize_bf16_v1)(out, reinterpret_cast<const uint16_t*>(src), n);
       break;
     case DType::Q8_0:
-      dequantize_blocks_v1<block_q8_0, q8_0_value>
-          <<<(unsigned)grid, threads, 0, stream>>>(out, reinterpret_cast<const block_q8_0*>(src), n);
+      GP_LAUNCH((unsigned)grid, threads, 0, stream, dequantize_blocks_v1<block_q8_0, q8_0_value>)(out, reinterpret_cast<const block_q8_0*>(src), n);
       break;
     case DType::Q4_0:
-      dequantize_blocks_v1<block_q4_0, q4_0_value>
-          <<<(unsigned)grid, threads, 0, stream>>>(out, reinterpret_cast<const block_q4_0*>(src), n);
+      GP_LAUNCH((unsigned)grid, threads, 0, stream, dequantize_blocks_v1<block_q4_0, q4_0_value>)(out, reinterpret_cast<const block_q4_0*>(src), n);
       break;
     case DType::Q4_1:
-      dequantize_blocks_v1<block_q4_1, q4_1_value>
-          <<<(unsigned)grid, threads, 0, stream>>>(out, reinterpret_cast<const block_q4_1*>(src), n);
+      GP_LAUNCH((unsigned)grid, threads, 0, stream, dequantize_blocks_v1<block_q4_1, q4_1_value>)(out, reinterpret_cast<const block_q4_1*>(src), n);
       break;
   }
   GP_CUDA_CHECK(cudaGetLastError());

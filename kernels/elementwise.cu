@@ -16,6 +16,7 @@
 #include "core/quant.h"
 #include "core/rope.h"
 #include "kernels/cuda_check.h"
+#include "kernels/launch.h"
 #include "kernels/ops.h"
 
 namespace gp::cuda {
@@ -127,7 +128,7 @@ __global__ void embedding_v1(float* out, const uint8_t* table, int64_t row_bytes
 // one block per row: out = x / sqrt(mean(x^2) + eps) * weight
 template <class X>
 __global__ void rmsnorm_v1(half* out, const X* x, const float* weight, int D, float eps) {
-  __shared__ float smem[kWarp];
+  GP_SHARED(float, smem, [kWarp]);
   const X* xr = x + (int64_t)blockIdx.x * D;
   float ss = 0;
   for (int i = threadIdx.x; i < D; i += blockDim.x) {
@@ -142,7 +143,7 @@ __global__ void rmsnorm_v1(half* out, const X* x, const float* weight, int D, fl
 
 // one block per row: out = exp(x - max) / sum exp(x - max)
 __global__ void softmax_v1(float* out, const float* x, int N) {
-  __shared__ float smem[kWarp];
+  GP_SHARED(float, smem, [kWarp]);
   const float* xr = x + (int64_t)blockIdx.x * N;
   float m = -INFINITY;
   for (int i = threadIdx.x; i < N; i += blockDim.x) m = fmaxf(m, xr[i]);
@@ -163,7 +164,8 @@ constexpr int kMaxRopeHalf = 128;  // hd <= 256
 // (cos/sin in double rounded to float, as the reference), then every head
 __global__ void rope_v1(half* x, const int32_t* positions, const int* d_pos0, const float* inv_freq,
                         int H, int hd) {
-  __shared__ float cs[kMaxRopeHalf], sn[kMaxRopeHalf];
+  GP_SHARED(float, cs, [kMaxRopeHalf]);
+  GP_SHARED(float, sn, [kMaxRopeHalf]);
   const int t = blockIdx.x;
   const int half_hd = hd / 2;
   const int64_t pos = positions ? (int64_t)positions[t] : (int64_t)*d_pos0 + t;
@@ -219,7 +221,7 @@ void launch_embedding(float* out, const DeviceWeight& table, const int32_t* ids,
   const int D = (int)table.cols;
   const int threads = row_threads<256>(D);
   const dim3 grid((unsigned)T, (unsigned)((D + threads - 1) / threads));
-  embedding_v1<Row><<<grid, threads, 0, stream>>>(out, table.data, dtype_row_bytes(table.dtype, D), ids,
+  GP_LAUNCH(grid, threads, 0, stream, embedding_v1<Row>)(out, table.data, dtype_row_bytes(table.dtype, D), ids,
                                                   table.rows, D, bad_id);
 }
 
@@ -256,9 +258,9 @@ void rmsnorm(half* out, const float* x, const half* x_f16, const float* weight, 
   GP_CHECK(out && weight && (x || x_f16), "cuda rmsnorm: null pointer");
   const int threads = row_threads<256>(D);
   if (x_f16)
-    rmsnorm_v1<half><<<T, threads, 0, stream>>>(out, x_f16, weight, D, eps);
+    GP_LAUNCH(T, threads, 0, stream, rmsnorm_v1<half>)(out, x_f16, weight, D, eps);
   else
-    rmsnorm_v1<float><<<T, threads, 0, stream>>>(out, x, weight, D, eps);
+    GP_LAUNCH(T, threads, 0, stream, rmsnorm_v1<float>)(out, x, weight, D, eps);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -271,7 +273,7 @@ void rope(half* x, const int32_t* positions, const int* d_pos0, const float* inv
   GP_CHECK(x && inv_freq, "cuda rope: null pointer");
   GP_CHECK(positions || d_pos0, "cuda rope: neither positions nor d_pos0 given");
   const int threads = row_threads<256>((int64_t)H * (hd / 2));
-  rope_v1<<<T, threads, 0, stream>>>(x, positions, d_pos0, inv_freq, H, hd);
+  GP_LAUNCH(T, threads, 0, stream, rope_v1)(x, positions, d_pos0, inv_freq, H, hd);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -282,7 +284,7 @@ void swiglu(half* out, const half* gate, const half* up, int T, int F, int64_t l
   const int64_t n = (int64_t)T * F;
   if (n == 0) return;
   GP_CHECK(out && gate && up, "cuda swiglu: null pointer");
-  swiglu_v1<<<elt_grid(n), kEltThreads, 0, stream>>>(out, gate, up, n, F, ld);
+  GP_LAUNCH(elt_grid(n), kEltThreads, 0, stream, swiglu_v1)(out, gate, up, n, F, ld);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -290,7 +292,7 @@ void add_residual(float* residual, const half* delta, int64_t n, cudaStream_t st
   GP_CHECK(n >= 0, "cuda add_residual: negative size ", n);
   if (n == 0) return;
   GP_CHECK(residual && delta, "cuda add_residual: null pointer");
-  add_residual_v1<<<elt_grid(n), kEltThreads, 0, stream>>>(residual, delta, n);
+  GP_LAUNCH(elt_grid(n), kEltThreads, 0, stream, add_residual_v1)(residual, delta, n);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -298,7 +300,7 @@ void softmax(float* out, const float* x, int T, int N, cudaStream_t stream) {
   GP_CHECK(T >= 0 && N > 0, "cuda softmax: shape (", T, ", ", N, ") is unsupported");
   if (T == 0) return;
   GP_CHECK(out && x, "cuda softmax: null pointer");
-  softmax_v1<<<T, row_threads<1024>(N), 0, stream>>>(out, x, N);
+  GP_LAUNCH(T, row_threads<1024>(N), 0, stream, softmax_v1)(out, x, N);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -306,7 +308,7 @@ void f32_to_f16(half* out, const float* in, int64_t n, cudaStream_t stream) {
   GP_CHECK(n >= 0, "cuda f32_to_f16: negative size ", n);
   if (n == 0) return;
   GP_CHECK(out && in, "cuda f32_to_f16: null pointer");
-  f32_to_f16_v1<<<elt_grid(n), kEltThreads, 0, stream>>>(out, in, n);
+  GP_LAUNCH(elt_grid(n), kEltThreads, 0, stream, f32_to_f16_v1)(out, in, n);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -314,7 +316,7 @@ void f16_to_f32(float* out, const half* in, int64_t n, cudaStream_t stream) {
   GP_CHECK(n >= 0, "cuda f16_to_f32: negative size ", n);
   if (n == 0) return;
   GP_CHECK(out && in, "cuda f16_to_f32: null pointer");
-  f16_to_f32_v1<<<elt_grid(n), kEltThreads, 0, stream>>>(out, in, n);
+  GP_LAUNCH(elt_grid(n), kEltThreads, 0, stream, f16_to_f32_v1)(out, in, n);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -20,6 +20,8 @@
 #include "core/linear_tile.h"
 #include "core/quant.h"
 #include "kernels/cuda_check.h"
+#include "kernels/launch.h"
+#include "kernels/ptx.h"
 #include "kernels/ops.h"
 
 namespace gp::cuda {
@@ -132,24 +134,8 @@ constexpr int kBM = 64, kBN = 64, kBK = 32;
 constexpr int kMmaThreads = 128;   // 4 warps, 2 x 2, each 32 x 32
 constexpr int kLds = kBK + 8;      // smem row stride in halves: 80 bytes, conflict-free ldmatrix
 
-__device__ inline uint32_t smem_addr(const void* p) {
-  return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-__device__ inline void ldmatrix_x4(uint32_t r[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
-}
-
-// c += a (16x8, two f16x2 registers) * b (8x8, one f16x2 register)
-__device__ inline void mma_m16n8k8(float c[4], uint32_t a0, uint32_t a1, uint32_t b) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5}, {%6}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a0), "r"(a1), "r"(b));
-}
+using ptx::ldmatrix_x4;
+using ptx::mma_m16n8k8;
 
 // grid (ceil(N / 64), ceil(T / 64)). Tiles of x (64 x 32) and w (64 x 32,
 // dequantized to f16) go to shared memory as (row, k) with row stride kLds;
@@ -158,8 +144,8 @@ template <class Block>
 __global__ void __launch_bounds__(kMmaThreads)
     linear_mma_v1(half* out_f16, float* out_f32, const half* __restrict__ x,
                   const uint8_t* __restrict__ w, int T, int N, int K, int64_t row_bytes) {
-  __shared__ __align__(16) uint16_t xs[kBM * kLds];
-  __shared__ __align__(16) uint16_t ws[kBN * kLds];
+  GP_SHARED(uint16_t, xs, [kBM * kLds]);
+  GP_SHARED(uint16_t, ws, [kBN * kLds]);
   constexpr bool kF16 = std::is_void<Block>::value;
 
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
@@ -297,14 +283,14 @@ template <class Block>
 struct Gemv {
   static void launch(dim3 g, dim3 b, cudaStream_t s, half* o16, float* o32, const half* x,
                      const uint8_t* w, int T, int N, int K, int64_t rb) {
-    linear_gemv_v1<Block><<<g, b, 0, s>>>(o16, o32, x, w, T, N, K, rb);
+    GP_LAUNCH(g, b, 0, s, linear_gemv_v1<Block>)(o16, o32, x, w, T, N, K, rb);
   }
 };
 template <class Block>
 struct Mma {
   static void launch(dim3 g, dim3 b, cudaStream_t s, half* o16, float* o32, const half* x,
                      const uint8_t* w, int T, int N, int K, int64_t rb) {
-    linear_mma_v1<Block><<<g, b, 0, s>>>(o16, o32, x, w, T, N, K, rb);
+    GP_LAUNCH(g, b, 0, s, linear_mma_v1<Block>)(o16, o32, x, w, T, N, K, rb);
   }
 };
 
@@ -329,13 +315,13 @@ void linear_cublas(half* out_f16, float* out_f32, const half* x, const DeviceWei
     GP_CHECK(grid <= INT_MAX, "cuda linear cublas: weight (", N, ", ", K, ") exceeds one launch");
     switch (w.dtype) {
       case DType::Q8_0:
-        linear_dequant_f16_v1<block_q8_0><<<(unsigned)grid, threads, 0, stream>>>(ws, w.data, N, K, row_bytes);
+        GP_LAUNCH((unsigned)grid, threads, 0, stream, linear_dequant_f16_v1<block_q8_0>)(ws, w.data, N, K, row_bytes);
         break;
       case DType::Q4_0:
-        linear_dequant_f16_v1<block_q4_0><<<(unsigned)grid, threads, 0, stream>>>(ws, w.data, N, K, row_bytes);
+        GP_LAUNCH((unsigned)grid, threads, 0, stream, linear_dequant_f16_v1<block_q4_0>)(ws, w.data, N, K, row_bytes);
         break;
       case DType::Q4_1:
-        linear_dequant_f16_v1<block_q4_1><<<(unsigned)grid, threads, 0, stream>>>(ws, w.data, N, K, row_bytes);
+        GP_LAUNCH((unsigned)grid, threads, 0, stream, linear_dequant_f16_v1<block_q4_1>)(ws, w.data, N, K, row_bytes);
         break;
       default:
         fail("cuda linear cublas: weight dtype ", dtype_name(w.dtype), " is unsupported");

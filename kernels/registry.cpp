@@ -84,7 +84,10 @@ void check_weight(const HostTensor& w, int64_t rows, int64_t cols, const char* o
 
 DeviceBuffer upload_bytes(const void* p, size_t n, const char* what) {
   DeviceBuffer b(*ctx().alloc, n, MemCategory::Activations, what);
-  GP_CUDA_CHECK(cudaMemcpy(b.get(), p, n, cudaMemcpyHostToDevice));
+  // on the stream the op runs on: a plain cudaMemcpy from pageable memory is
+  // not ordered before work on a non-blocking stream
+  GP_CUDA_CHECK(cudaMemcpyAsync(b.get(), p, n, cudaMemcpyHostToDevice, ctx().stream));
+  GP_CUDA_CHECK(cudaStreamSynchronize(ctx().stream));  // the host buffer may go away
   return b;
 }
 DeviceBuffer upload_f32(const std::vector<float>& v, const char* what) {

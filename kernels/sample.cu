@@ -18,6 +18,7 @@
 #include "core/sampler.h"
 #include "core/sampler_math.h"
 #include "kernels/cuda_check.h"
+#include "kernels/launch.h"
 #include "kernels/ops.h"
 
 namespace gp::cuda {
@@ -110,8 +111,8 @@ __global__ void sample_scale_v1(Scratch s, int V, float temperature) {
 
 // one block: the first id by candidate_before (highest logit, lowest id)
 __global__ void sample_argmax_v1(int32_t* out_id, Scratch s, int V) {
-  __shared__ float sk[kPickThreads / 32];
-  __shared__ int32_t si[kPickThreads / 32];
+  GP_SHARED(float, sk, [kPickThreads / 32]);
+  GP_SHARED(int32_t, si, [kPickThreads / 32]);
   float bk = -INFINITY;
   int32_t bi = kPadId;
   for (int i = threadIdx.x; i < V; i += blockDim.x)
@@ -155,8 +156,8 @@ __global__ void bitonic_global_v1(float* keys, int32_t* ids, int64_t k, int64_t 
 // every step with distance < tile inside one tile in shared memory: for k in
 // [k_first, k_last] (powers of 2) and j from min(k/2, tile/2) down to 1
 __global__ void bitonic_tile_v1(float* keys, int32_t* ids, int tile, int64_t k_first, int64_t k_last) {
-  __shared__ float sk[kTile];
-  __shared__ int32_t si[kTile];
+  GP_SHARED(float, sk, [kTile]);
+  GP_SHARED(int32_t, si, [kTile]);
   const int64_t base = (int64_t)blockIdx.x * tile;
   for (int e = threadIdx.x; e < tile; e += blockDim.x) sk[e] = keys[base + e], si[e] = ids[base + e];
   __syncthreads();
@@ -220,22 +221,22 @@ void sample(int32_t* out_id, const float* logits, int vocab, const SamplerConfig
   const int64_t P = padded(vocab);
   const Scratch s = carve(scratch, vocab);
   const bool penalize = p.repetition_penalty != 1.0f;
-  sample_copy_v1<<<blocks_for(P, kThreads), kThreads, 0, stream>>>(s, logits, vocab, P);
+  GP_LAUNCH(blocks_for(P, kThreads), kThreads, 0, stream, sample_copy_v1)(s, logits, vocab, P);
   GP_CUDA_CHECK(cudaGetLastError());
   if (n_history > 0) {
-    sample_history_first_v1<<<blocks_for(n_history, kThreads), kThreads, 0, stream>>>(
+    GP_LAUNCH(blocks_for(n_history, kThreads), kThreads, 0, stream, sample_history_first_v1)(
         s, history, n_history, vocab, penalize);
     GP_CUDA_CHECK(cudaGetLastError());
     if (penalize) {
-      sample_penalty_v1<<<blocks_for(n_history, kThreads), kThreads, 0, stream>>>(
+      GP_LAUNCH(blocks_for(n_history, kThreads), kThreads, 0, stream, sample_penalty_v1)(
           s, history, n_history, vocab, p.repetition_penalty);
       GP_CUDA_CHECK(cudaGetLastError());
     }
   }
-  sample_scale_v1<<<blocks_for(vocab, kThreads), kThreads, 0, stream>>>(s, vocab, p.temperature);
+  GP_LAUNCH(blocks_for(vocab, kThreads), kThreads, 0, stream, sample_scale_v1)(s, vocab, p.temperature);
   GP_CUDA_CHECK(cudaGetLastError());
   if (greedy) {
-    sample_argmax_v1<<<1, kPickThreads, 0, stream>>>(out_id, s, vocab);
+    GP_LAUNCH(1, kPickThreads, 0, stream, sample_argmax_v1)(out_id, s, vocab);
     GP_CUDA_CHECK(cudaGetLastError());
     return;
   }
@@ -245,19 +246,19 @@ void sample(int32_t* out_id, const float* logits, int vocab, const SamplerConfig
   const int tile_threads = tile / 2 < 32 ? 32 : tile / 2;
   const unsigned n_tiles = (unsigned)(P / tile);
   if (P > 1) {
-    bitonic_tile_v1<<<n_tiles, tile_threads, 0, stream>>>(s.keys, s.ids, tile, 2, tile);
+    GP_LAUNCH(n_tiles, tile_threads, 0, stream, bitonic_tile_v1)(s.keys, s.ids, tile, 2, tile);
     GP_CUDA_CHECK(cudaGetLastError());
   }
   for (int64_t k = 2 * (int64_t)tile; k <= P; k *= 2) {
     for (int64_t j = k / 2; j >= tile; j /= 2) {
-      bitonic_global_v1<<<blocks_for(P / 2, kThreads), kThreads, 0, stream>>>(s.keys, s.ids, k, j, P / 2);
+      GP_LAUNCH(blocks_for(P / 2, kThreads), kThreads, 0, stream, bitonic_global_v1)(s.keys, s.ids, k, j, P / 2);
       GP_CUDA_CHECK(cudaGetLastError());
     }
-    bitonic_tile_v1<<<n_tiles, tile_threads, 0, stream>>>(s.keys, s.ids, tile, k, k);
+    GP_LAUNCH(n_tiles, tile_threads, 0, stream, bitonic_tile_v1)(s.keys, s.ids, tile, k, k);
     GP_CUDA_CHECK(cudaGetLastError());
   }
   const int n = p.top_k > 0 && p.top_k < vocab ? p.top_k : vocab;
-  sample_pick_v1<<<1, kPickThreads, 0, stream>>>(out_id, s, n, p.top_p, p.min_p, rng_state);
+  GP_LAUNCH(1, kPickThreads, 0, stream, sample_pick_v1)(out_id, s, n, p.top_p, p.min_p, rng_state);
   GP_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -60,7 +60,7 @@ int64_t ReferenceBackend::memory_bytes() const {
   return m_.weight_bytes() + kv + peak_scratch_;
 }
 
-void ReferenceBackend::reserve(int64_t S, int64_t T) {
+void ReferenceBackend::grow(int64_t S, int64_t T) {
   const ModelConfig& c = m_.cfg;
   const int64_t kvdim = (int64_t)c.n_kv_heads * c.head_dim;
   const int64_t have = (int64_t)k_cache_[0].capacity() / kvdim;  // tokens the cache can hold now
@@ -89,7 +89,7 @@ void ReferenceBackend::forward(const int32_t* tokens, int n, int pos, float* log
            " exceed the model's context of ", c.max_seq_len);
   const int64_t T = n, D = c.dim, hd = c.head_dim, Hq = c.n_heads, Hkv = c.n_kv_heads;
   const int64_t qdim = Hq * hd, kvdim = Hkv * hd, S = pos + T;
-  reserve(S, T);
+  grow(S, T);
   auto tap = [&](int layer, const char* point, const std::vector<float>& v, int64_t cols) {
     if (sink_) sink_->on_activation(layer, point, v.data(), T, cols);
   };

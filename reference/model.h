@@ -17,11 +17,12 @@ class ReferenceBackend : public Backend {
   void forward(const int32_t* tokens, int n, int pos, float* logits, bool all_logits) override;
   int64_t memory_bytes() const override;
   int vocab_size() const override { return m_.cfg.vocab_size; }
+  std::string description() const override;  // reference/register.cpp
 
  private:
   // grows the KV cache to hold S tokens and checks that it, the scratch of a
   // forward of T tokens and the weights fit in the host memory cap
-  void reserve(int64_t S, int64_t T);
+  void grow(int64_t S, int64_t T);
 
   const Model& m_;
   // norm weights as float32

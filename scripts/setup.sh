@@ -12,7 +12,7 @@ build="${GOLDPATH_BUILD_DIR:-$root/build}"
 pkgs=(build-essential cmake git pkg-config python3 python3-venv
       libhdf5-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
       libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libpcre2-dev
-      libclang-rt-14-dev)  # its FuzzedDataProvider.h: the golden_struct_fuzz replay test
+      libclang-rt-14-dev libboost-context-dev)  # boost-context: sim/ fibers; clang-rt: its FuzzedDataProvider.h: the golden_struct_fuzz replay test
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,8 @@
 # (packages, default model, builds), then runs three stages, each timed:
 #   tests     ctest on build/ (CPU tests; GPU tests skip and say why without a
 #             device; each fuzz target replays its seeds and kept crash inputs)
+#             (the kernel tests also run on the simulated device, sim/: labels
+#             kernels-sim and sim, every launch under two thread schedules)
 #   fuzz      every libFuzzer target for GOLDPATH_FUZZ_SECONDS (scripts/fuzz.sh:
 #             clang + ASan/UBSan build in build-fuzz/, two targets at a time);
 #             golden_struct_fuzz covers the golden reader; golden_fuzz (raw bytes
@@ -16,7 +18,7 @@
 # Every stage runs even when an earlier one fails; a summary line per stage
 # comes last and the exit status is non-zero if any stage failed.
 # Arguments go to both ctest stages (e.g. -R Tokenizer). Environment:
-#   GOLDPATH_FUZZ_SECONDS=N     seconds per fuzz target (default 60; 0 skips the fuzz stage)
+#   GOLDPATH_FUZZ_SECONDS=N     seconds per fuzz target (default 20; 0 skips the fuzz stage)
 #   GOLDPATH_SANITIZE_TESTS=0   skips the sanitize stage (default 1)
 #   GOLDPATH_BUILD_DIR          build folder of the tests stage (default build/)
 # Cold on a 2-core machine (measured; see the lead's notes in the report of
@@ -25,7 +27,7 @@
 # CUDA kernels make the tests stage grow, lower GOLDPATH_FUZZ_SECONDS here first.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-fuzz_seconds="${GOLDPATH_FUZZ_SECONDS:-60}"
+fuzz_seconds="${GOLDPATH_FUZZ_SECONDS:-20}"
 sanitize="${GOLDPATH_SANITIZE_TESTS:-1}"
 build="${GOLDPATH_BUILD_DIR:-$root/build}"
 
@@ -67,13 +69,17 @@ tests_stage() {
 sanitize_stage() {
   local b="${GOLDPATH_FUZZ_BUILD_DIR:-$root/build-fuzz}"
   FUZZ_CONFIGURE_ONLY=1 bash "$root/scripts/fuzz.sh" || return
-  cmake --build "$b" -j"$(nproc)" --target core_tests reference_tests harness_tests goldpath \
+  cmake --build "$b" -j"$(nproc)" --target core_tests reference_tests harness_tests goldpath sim_tests kernels_sim_tests \
     >"$b/sanitize-build.log" 2>&1 ||
     { tail -30 "$b/sanitize-build.log"; echo "sanitize: build failed (log: $b/sanitize-build.log)"; return 1; }
   # The default model's whole-model runs (SmolLM2-135M through the naive
   # reference, 2 minutes each under ASan) run the same code as the tiny
   # models' tests, which stay in; they are left out here to keep CI in time.
   local heavy='Smollm2135m|DefaultModel|VerifyPassesEveryGoldenFile|ChatGenerationPrintsTheGoldenText'
+  # The kernel tests on the simulated device (labels sim, kernels-sim) run here
+  # too, under ASan's exact-size allocations, which catch out-of-bounds reads;
+  # their real-model shapes (minutes each under ASan) run in the tests stage only.
+  heavy+='|smollm2|llama_2_7b|phi_3_mini|long_decode|CudaLinearReal|SameTokenAndRngStateAsCpuSampler|GraphDecodeEquals'
   (cd "$b" && ctest --output-on-failure -j"$(nproc)" -LE '^(fuzz|bench|kernels)$' -E "$heavy" "$@")
 }
 

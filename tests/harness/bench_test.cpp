@@ -1,7 +1,8 @@
 // bench_test.cpp: `goldpath bench` as a user runs it: a record that follows
 // reports/FORMAT.md, printed as JSON identical to the file written; the
 // memory budget refusing before any weight exists; one-line errors for bad
-// arguments; synthetic models refused by commands that need a tokenizer.
+// arguments; synthetic models refused by commands that need a tokenizer;
+// the ceilings a record is held to, per profile and backend.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,10 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/backend_registry.h"
+#include "harness/bench.h"
 #include "tests/harness/run_goldpath.h"
-#ifdef GOLDPATH_HAVE_CUDA
-#include "kernels/device.h"
-#endif
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -127,16 +127,13 @@ TEST_F(Scratch, ProfileT4RecordsTheProfileBudgetAndAProjection) {
 // per depth, the GPU with clocks or the reason they are absent, and the
 // allocator's measured memory
 TEST_F(Scratch, CudaBenchRecordHasCeilingsEfficiencyAndMeasuredMemory) {
-#ifdef GOLDPATH_HAVE_CUDA
-  std::string why;
-  if (cuda::device_count(&why) == 0) GTEST_SKIP() << why;
-#else
-  GTEST_SKIP() << "this build has no CUDA";
-#endif
   const Ran r = run_goldpath({"bench", "--model", "synthetic:tiny:q4_0", "--backend", "cuda", "--repetitions", "2",
                               "--warmup", "1", "--prompt-lengths", "8", "--depths", "0,16", "--gen-tokens", "4",
                               "--format", "json"},
                              {{"GOLDPATH_RUNS_DIR", dir_.string()}});
+  // the goldpath binary says whether it has a usable "cuda" (no build, no device)
+  if (r.exit_code != 0 && r.err.find("--backend cuda is not available") != std::string::npos)
+    GTEST_SKIP() << r.err;
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json rec = json::parse(r.out);
   const json& c = rec["ceilings"];
@@ -146,6 +143,7 @@ TEST_F(Scratch, CudaBenchRecordHasCeilingsEfficiencyAndMeasuredMemory) {
   EXPECT_GT(bw, 1e10);
   EXPECT_GT(c["fp16_flops_per_s"].get<double>(), 1e12);
   EXPECT_NE(c["how"].get<std::string>().find("measured on this device"), std::string::npos);
+  EXPECT_EQ(c["source"], "measured");
   const json& gpu = rec["environment"]["gpu"];
   ASSERT_TRUE(gpu.is_object());
   EXPECT_TRUE(gpu["clocks_start"].is_object() || gpu.contains("nvml_note")) << gpu.dump();
@@ -171,6 +169,61 @@ TEST_F(Scratch, CudaBenchRecordHasCeilingsEfficiencyAndMeasuredMemory) {
     }
   }
   EXPECT_EQ(effs, 2);
+}
+
+// --profile t4 forces the driver to JIT PTX for the whole process, under which
+// cuBLAS (no compute_75 PTX) cannot run the ceiling GEMM: a GPU backend is held
+// to the T4's published figures, labelled so, and nothing is measured
+TEST(BenchCeilings, ProfileTakesPublishedFiguresWithoutMeasuring) {
+  int measured = 0;
+  BackendEntry gpu;
+  gpu.name = "fake-gpu";
+  gpu.device_info = [] { return nlohmann::json::object(); };
+  gpu.measure_ceilings = [&] {
+    measured++;
+    DeviceCeilings m;
+    m.bandwidth_bytes_per_s = 4.0e12;
+    m.fp16_flops_per_s = 7.0e14;
+    m.how = "measured on this device: test";
+    m.sizes = {{"copy", {{"bytes", 1}, {"repetitions", 2}}}};
+    return m;
+  };
+  BackendEntry cpu;
+  cpu.name = "reference";
+  BackendEntry sim = gpu;
+  sim.name = "fake-sim";
+  sim.simulated = true;
+
+  const BenchCeilings t4 = bench_ceilings("t4", {&cpu, &gpu});
+  EXPECT_EQ(measured, 0);
+  EXPECT_EQ(t4.source, "published");
+  EXPECT_EQ(t4.bandwidth_bytes_per_s, 320e9);
+  EXPECT_EQ(t4.fp16_flops_per_s, 65e12);
+  EXPECT_EQ(t4.record["source"], "published");
+  EXPECT_EQ(t4.record["bandwidth_bytes_per_s"].get<double>(), 320e9);
+  EXPECT_EQ(t4.record["fp16_flops_per_s"].get<double>(), 65e12);
+  const std::string how = t4.record["how"].get<std::string>();
+  for (const char* want : {"published figures", "t4", "320", "65", "not measured"})
+    EXPECT_NE(how.find(want), std::string::npos) << want << ": " << how;
+  EXPECT_EQ(how.find("measured on this device"), std::string::npos) << how;
+
+  const BenchCeilings own = bench_ceilings("", {&cpu, &gpu});
+  EXPECT_EQ(measured, 1);
+  EXPECT_EQ(own.source, "measured");
+  EXPECT_EQ(own.bandwidth_bytes_per_s, 4.0e12);
+  EXPECT_EQ(own.record["copy"]["repetitions"], 2);
+
+  // no GPU backend: nothing to hold, with or without a profile
+  for (const char* profile : {"", "t4"}) {
+    const BenchCeilings none = bench_ceilings(profile, {&cpu});
+    EXPECT_EQ(none.source, "none") << profile;
+    EXPECT_EQ(none.bandwidth_bytes_per_s, 0) << profile;
+    EXPECT_TRUE(none.record["bandwidth_bytes_per_s"].is_null()) << profile;
+    const BenchCeilings simulated = bench_ceilings(profile, {&sim});
+    EXPECT_EQ(simulated.source, "none") << profile;
+    EXPECT_NE(simulated.record["how"].get<std::string>().find("simulated"), std::string::npos) << profile;
+  }
+  EXPECT_EQ(measured, 1);
 }
 
 TEST_F(Scratch, VramBudgetRefusesBeforeGeneratingWeights) {

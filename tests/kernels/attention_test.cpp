@@ -236,6 +236,34 @@ TEST_F(CudaAttentionDevice, KvWriteAtHostAndDevicePositions) {
     }
 }
 
+// A position at or past max_ctx (a caller's bug) reads nothing outside the
+// caches, which here have exactly max_ctx rows, and gives NaN; the last split
+// (keys 128..255 for max_ctx 130) once read up to the position, past the
+// cache's end (caught on the simulated device under ASan, which makes every
+// allocation exact-size, and by compute-sanitizer on a GPU).
+TEST_F(CudaAttentionDevice, PositionPastTheCacheReadsNothingAndGivesNaN) {
+  const cuda::AttentionShape s{2, 1, 64, 0};
+  const int max_ctx = 130;
+  const size_t row = (size_t)s.Hkv * s.hd, qn = (size_t)s.Hq * s.hd;
+  std::vector<float> kv(max_ctx * row), q(qn);
+  for (size_t i = 0; i < kv.size(); i++) kv[i] = (float)((i * 7) % 13) / 13.0f - 0.5f;
+  for (size_t i = 0; i < q.size(); i++) q[i] = (float)((i * 5) % 11) / 11.0f - 0.5f;
+  DevBuf k(kv.size() * 2), v(kv.size() * 2), dq(qn * 2), out(qn * 2), pos(sizeof(int));
+  DevBuf partials(cuda::attention_decode_partials_bytes(s, max_ctx));
+  upload_f16(k.p, to_f16(kv));
+  upload_f16(v.p, to_f16(kv));
+  upload_f16(dq.p, to_f16(q));
+  for (int p : {max_ctx - 1, max_ctx, 200}) {
+    GP_CUDA_CHECK(cudaMemcpy(pos.p, &p, sizeof(int), cudaMemcpyHostToDevice));
+    cuda::attention_decode(out.h(), dq.h(), k.h(), v.h(), pos.i(), max_ctx, s, partials.f(), nullptr);
+    const std::vector<float> o = from_f16(download_f16(out.p, qn));
+    for (float x : o) {
+      if (p < max_ctx) ASSERT_TRUE(std::isfinite(x)) << "position " << p;
+      else ASSERT_TRUE(std::isnan(x)) << "position " << p << " is outside the cache of " << max_ctx;
+    }
+  }
+}
+
 TEST_F(CudaAttentionDevice, UnsupportedShapesThrow) {
   half* d = nullptr;
   auto prefill = [&](cuda::AttentionShape s) { cuda::attention_prefill(d, d, d, d, 4, 0, s, nullptr); };
