@@ -371,7 +371,9 @@ void print_record(const json& rec, const std::string& format) {
         r["prompt_length"].is_null() ? "-" : std::to_string(r["prompt_length"].get<int>()),
         r["depth"].is_null() ? "-" : std::to_string(r["depth"].get<int>()),
         r["median"].is_null() ? "-" : r["unit"] == "bytes" ? human_bytes(r["median"].get<int64_t>()) : num(r["median"].get<double>()),
-        r["stddev"].is_null() ? "-" : num(r["stddev"].get<double>()), r["unit"].get<std::string>(),
+        r["stddev"].is_null() ? "-" : num(r["stddev"].get<double>()),
+        // a simulated device's times are the simulator's, never a GPU's speed
+        r["unit"].get<std::string>() + (r.value("simulated", false) && r["unit"] != "bytes" ? " (simulated)" : ""),
         std::to_string(r["samples"].size())};
     if (has_proj) {
       auto it = proj.find(metric_label(r));
@@ -605,7 +607,7 @@ int cmd_bench(const BenchArgs& a) {
       results.push_back(result(b, "prefill_tokens_per_s", P, nullptr, "tokens/s", true, tps));
       results.push_back(result(b, "ttft_ms", P, nullptr, "ms", false, ttft));
       progress.done(str(b, " pp", P, ": ", num(stats(tps).median), " tokens/s, TTFT ", num(stats(ttft).median),
-                        " ms (median of ", set.repetitions, ")"));
+                        " ms (median of ", set.repetitions, ")", simulated ? ", simulated: not speed" : ""));
     }
     for (int d : set.depths) {
       std::vector<double> tps, p50, p90, p99;
@@ -638,7 +640,8 @@ int cmd_bench(const BenchArgs& a) {
                                                             : str("no bandwidth ceiling: ", b, " runs on the CPU")));
       }
       progress.done(str(b, " tg", set.gen_tokens, " @d", d, ": ", num(stats(tps).median), " tokens/s, p50 ",
-                        num(stats(p50).median), " ms/token (median of ", set.repetitions, ")"));
+                        num(stats(p50).median), " ms/token (median of ", set.repetitions, ")",
+                        simulated ? ", simulated: not speed" : ""));
     }
     const int64_t peak = be->memory_bytes();
     peaks.push_back(peak);

@@ -346,7 +346,7 @@ std::vector<CheckResult> verify_model(const GoldenFile& g, Backend& be, const Mo
   return out;
 }
 
-std::vector<CheckResult> verify_forward(const GoldenFile& g, Backend& be, const Model& m) {
+std::vector<CheckResult> verify_forward(const GoldenFile& g, Backend& be, const Model& m, int max_steps) {
   const ModelConfig& cfg = m.cfg;
   const std::string model = g.attr_string("/", "goldpath_model");
   const auto prompt = g.read_i32("/model/prompt_ids").data;
@@ -484,7 +484,8 @@ std::vector<CheckResult> verify_forward(const GoldenFile& g, Backend& be, const 
     }
     compare_logits(logits.data() + (all ? (int64_t)(P - 1) * V : 0), 0);
     std::vector<float> step(V);
-    for (int s = 1; s < N; s++) {
+    const int steps = max_steps < 0 ? N : std::min(N, max_steps);
+    for (int s = 1; s < steps; s++) {
       cap.acts.clear();
       be.forward(&gen[s - 1], 1, P + s - 1, step.data(), false);
       compare_phase(cap, "decode/" + std::to_string(s), "decode " + std::to_string(s));

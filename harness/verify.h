@@ -43,7 +43,9 @@ std::vector<CheckResult> verify_ops(const GoldenFile& g, const std::string& back
 // the decode steps (teacher-forced on the golden ids), logits, greedy tokens.
 std::vector<CheckResult> verify_model(const GoldenFile& g, Backend& be, const Model& m);
 // Its two halves: activations and logits (teacher-forced) ...
-std::vector<CheckResult> verify_forward(const GoldenFile& g, Backend& be, const Model& m);
+// max_steps >= 1: the prefill and the first max_steps - 1 decode steps only
+// (a whole real model on the simulated device takes seconds per step); -1: all.
+std::vector<CheckResult> verify_forward(const GoldenFile& g, Backend& be, const Model& m, int max_steps = -1);
 // ... and free-running greedy generation, which must give the golden ids exactly.
 CheckResult verify_greedy(const GoldenFile& g, Backend& be, const Model& m);
 

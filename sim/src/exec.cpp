@@ -460,8 +460,23 @@ Pool& pool() {
 
 }  // namespace
 
-bool run_launch(const Launch& l, const Schedule& s, int host_threads, Fault* f) {
-  const uint64_t nblocks = (uint64_t)l.grid.x * l.grid.y * l.grid.z;
+namespace {
+std::mutex g_atomics_mu;
+std::vector<std::pair<uintptr_t, size_t>> g_atomics;
+}  // namespace
+
+void note_atomic(const void* p, size_t n) {
+  std::lock_guard<std::mutex> lk(g_atomics_mu);
+  if (g_atomics.size() < 4096) g_atomics.emplace_back(reinterpret_cast<uintptr_t>(p), n);
+}
+
+std::vector<std::pair<uintptr_t, size_t>> take_atomics() {
+  std::lock_guard<std::mutex> lk(g_atomics_mu);
+  return std::move(g_atomics);
+}
+
+bool run_launch(const Launch& l, const Schedule& s, int host_threads, Fault* f, const std::vector<uint64_t>* blocks) {
+  const uint64_t nblocks = blocks ? blocks->size() : (uint64_t)l.grid.x * l.grid.y * l.grid.z;
   const int nthreads = (int)(l.block.x * l.block.y * l.block.z);
   const DeviceLimits lim = device_limits();
   // static + dynamic shared memory: 48 KB, or the opt-in maximum for a kernel
@@ -483,8 +498,9 @@ bool run_launch(const Launch& l, const Schedule& s, int host_threads, Fault* f) 
     w.sched_fiber = __tsan_get_current_fiber();
 #endif
     for (;;) {
-      const uint64_t i = next.fetch_add(1);
-      if (i >= nblocks || failed.load()) return;
+      const uint64_t k = next.fetch_add(1);
+      if (k >= nblocks || failed.load()) return;
+      const uint64_t i = blocks ? (*blocks)[k] : k;
       Block b;
       b.launch = &l;
       b.bid = uint3{(unsigned)(i % l.grid.x), (unsigned)((i / l.grid.x) % l.grid.y),
@@ -581,6 +597,8 @@ void* shared_static(const void* tag, size_t bytes, const char* name) {
 }
 
 void* shared_dynamic() { return internal::current_thread().block->smem; }
+
+void atomic_target(const void* p, size_t n) { internal::note_atomic(p, n); }
 
 uint32_t shared_address(const void* p, const char* file, int line) {
   Block& b = *internal::current_thread().block;

@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gpsim/launch.h"
 #include "gpsim/sim.h"
@@ -35,7 +37,15 @@ DeviceLimits device_limits();
 
 // Runs every block of the launch under one schedule. False with *f set on a
 // fault (barrier, warp collective, shared memory, a kernel_fault).
-bool run_launch(const Launch& l, const Schedule& s, int host_threads, Fault* f);
+// blocks: the linear block indices to run (null: every block).
+bool run_launch(const Launch& l, const Schedule& s, int host_threads, Fault* f,
+                const std::vector<uint64_t>* blocks = nullptr);
+
+// Addresses that kernels updated through atomics during the current launch:
+// their final value depends on the order of blocks, so the schedule comparison
+// of a sample of blocks leaves them out.
+void note_atomic(const void* p, size_t n);
+std::vector<std::pair<uintptr_t, size_t>> take_atomics();
 
 // Device memory, for the schedule comparison (runtime.cpp).
 void for_each_allocation(const std::function<void(unsigned char* p, size_t n)>& fn);

@@ -8,6 +8,7 @@
 
 #include <iostream>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -92,6 +93,15 @@ class CudaBackendVsGolden : public ::testing::TestWithParam<GoldenCase> {
     be_ = std::make_unique<cuda::CudaBackend>(*model_, flavor(GetParam().backend));
   }
   bool is_default_model() const { return g_->attr_string("/", "goldpath_model") == "default"; }
+  // every step of the golden, but on the simulated device the default model
+  // (30 layers, seconds per decode step there) runs its prefill and 3 decode steps
+  int steps() const {
+#if defined(GOLDPATH_SIM)
+    if (is_default_model()) return kSimDefaultModelSteps;
+#endif
+    return -1;
+  }
+  static constexpr int kSimDefaultModelSteps = 4;
 #if defined(GOLDPATH_SIM)
   void TearDown() override {
     if (saved_) gpsim::set_config(*saved_);
@@ -111,14 +121,18 @@ TEST_P(CudaBackendVsGolden, Ops) {
 
 // Found by the first execution of the CUDA path (on the simulated device,
 // whose arithmetic is the GPU's up to last-bit differences far below these
-// bounds): on tiny-llama the float16 path's activations at decode step 5
-// exceed twice the oracle's own float16 noise at single elements, by up to
-// 1.48x of the bound (layer 1 ffn_out 0.038 against 0.026; final_norm 1.14x),
-// while every other step, the logits and the greedy ids are within bounds.
-// Open: either the kernels lose precision there or the 2x bound is too tight
-// for end-to-end points of 32-64 values. Until it is settled the test keeps it
-// visible: a listed deviation may not grow past its recorded size, and any
-// other failure fails.
+// bounds), with the logits and the greedy ids within bounds everywhere:
+// - tiny-llama, decode step 5: single elements exceed twice the oracle's own
+//   float16 noise, by up to 1.48x of the bound (layer 1 ffn_out 0.038 against
+//   0.026; final_norm 1.14x); every other step is within bounds;
+// - SmolLM2-135M, prefill, layer 29 out (the f32 residual): the element that
+//   carries the model's massive activation (4427 at token 0, dim 507) is off
+//   by 18.8 against a bound of 8.6 (2.2x; about 5 float16 ulps of 4427), as
+//   the float16-rounded attn_out/ffn_out deltas of 30 layers add up in it.
+// Open: either the kernels lose precision there or the bound (2x the oracle's
+// noise, at least 2 float16 ulps of the largest value) is too tight for
+// end-to-end points. Until it is settled the test keeps them visible: a listed
+// deviation may not grow past its recorded size, and any other failure fails.
 struct KnownDeviation {
   const char* model;
   const char* check;
@@ -128,6 +142,7 @@ struct KnownDeviation {
 constexpr KnownDeviation kKnownDeviations[] = {
     {"golden/models/tiny-llama", "layer 1", "decode 5 ", 1.6},
     {"golden/models/tiny-llama", "final_norm", "decode 5 ", 1.3},
+    {"default", "layer 29", "prefill layer 29 out", 2.4},
 };
 
 ::testing::AssertionResult all_pass_or_known(const std::vector<CheckResult>& rs, const std::string& prefix) {
@@ -140,7 +155,7 @@ constexpr KnownDeviation kKnownDeviations[] = {
                r.max_abs <= k.max_ratio * r.tol;
     const bool here = r.check.rfind(prefix, 0) == 0;
     (known ? known_here : rest_here) += here;
-    if (known)
+    if (known && here)
       std::cout << "KNOWN DEVIATION (open, see backend_test.cpp) " << r.model << " [" << r.backend << "] " << r.check
                 << ": " << r.worst << " " << r.max_abs << " against " << r.tol << "\n";
     else
@@ -151,7 +166,7 @@ constexpr KnownDeviation kKnownDeviations[] = {
 }
 
 TEST_P(CudaBackendVsGolden, ActivationsAndLogits) {
-  const auto rs = verify_forward(*g_, *be_, *model_);
+  const auto rs = verify_forward(*g_, *be_, *model_, steps());
   EXPECT_TRUE(all_pass(rs, "embedding"));
   EXPECT_TRUE(all_pass_or_known(rs, "layer "));
   EXPECT_TRUE(all_pass_or_known(rs, "final_norm"));
@@ -187,7 +202,8 @@ TEST_P(CudaBackendVsGolden, GreedyTokens) {
   be_->reset();
   int required = 0, agree = 0;
   std::string story, loose;
-  for (size_t s = 0; s < gen.size(); s++) {
+  const size_t n_steps = steps() < 0 ? gen.size() : std::min(gen.size(), (size_t)steps());
+  for (size_t s = 0; s < n_steps; s++) {
     if (s == 0)
       be_->forward(prompt.data(), (int)prompt.size(), 0, logits.data(), false);
     else

@@ -323,6 +323,7 @@ class CudaLinearReal : public ::testing::TestWithParam<RealCase> {};
 TEST_P(CudaLinearReal, EveryAlgoMatchesReference) {
   std::string why;
   if (!have_device(&why)) GTEST_SKIP() << why;
+  if (gptest::too_large_for_simulator(GetParam().shape.label)) SKIP_ON_SIMULATOR("a 3.8B/7B model's linear shape (minutes here)");
   const Problem p = make_problem(GetParam().shape);
   const std::vector<float> want = reference(p);
 #if defined(GOLDPATH_SIM)

@@ -90,3 +90,42 @@ TEST_F(Race, WithTheBarrierEverySchedulePassesWithTheSameBits) {
 }
 
 }  // namespace
+
+namespace {
+
+// A grid larger than the sample the other schedules run (sim/src/runtime.cpp,
+// kSampledBlocks): the race is still caught, and the result of a correct
+// kernel with a cross-block atomic (whose final value depends on which blocks
+// ran) is not taken for one.
+__global__ void count_blocks(int* count, float* out) {
+  GP_SHARED(float, s, [kN]);
+  const int i = threadIdx.x;
+  s[i] = (float)i;
+  __syncthreads();
+  out[blockIdx.x * kN + i] = s[(i + 1) % kN];
+  if (i == 0) atomicAdd(count, 1);
+}
+
+TEST_F(Race, MissingBarrierInALargeGridIsCaughtOnTheSample) {
+  constexpr int kBlocks = 100;
+  ConfigGuard guard(with_schedules({"forward", "shuffle:1"}));
+  float* out = simtest::dev_alloc<float>(kBlocks * kN);
+  GP_LAUNCH(kBlocks, kN, 0, nullptr, neighbour_no_barrier)(out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  const std::string f = simtest::expect_fault(cudaErrorLaunchFailure, {"neighbour_no_barrier", "sample"});
+  simtest::reset_after_fault();
+}
+
+TEST_F(Race, CrossBlockAtomicsInALargeGridAreNotARace) {
+  constexpr int kBlocks = 100;
+  ConfigGuard guard(with_schedules({"forward", "shuffle:1"}));
+  float* out = simtest::dev_alloc<float>(kBlocks * kN);
+  int* count = simtest::dev_alloc<int>(1);
+  const int zero = 0;
+  ASSERT_EQ(cudaMemcpy(count, &zero, sizeof zero, cudaMemcpyHostToDevice), cudaSuccess);
+  GP_LAUNCH(kBlocks, kN, 0, nullptr, count_blocks)(count, out);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << gpsim::last_fault();
+  EXPECT_EQ(simtest::dev_download(count, 1)[0], kBlocks);  // the whole grid's count, not the sample's
+}
+
+}  // namespace

@@ -61,6 +61,7 @@ void syncthreads(const char* file, int line);
 [[noreturn]] void kernel_fault(const char* what);  // from kernel code: fails the block
 
 void* shared_static(const void* tag, size_t bytes, const char* name);
+void atomic_target(const void* p, size_t n);  // the schedule comparison leaves these bytes out
 void* shared_dynamic();
 uint32_t shared_address(const void* p, const char* file, int line);
 // shared-memory pointer for a 32-bit shared address, checked to lie in the block's arena
@@ -150,14 +151,22 @@ inline float max(float a, float b) { return std::fmax(a, b); }
 // ---- atomics (blocks may run on several host threads) -------------------------
 template <class T>
 inline T atomicCAS(T* p, T compare, T val) {
+  detail::atomic_target(p, sizeof(T));
   __atomic_compare_exchange_n(p, &compare, val, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   return compare;  // the old value either way
 }
 template <class T>
-inline T atomicExch(T* p, T val) { return __atomic_exchange_n(p, val, __ATOMIC_SEQ_CST); }
+inline T atomicExch(T* p, T val) {
+  detail::atomic_target(p, sizeof(T));
+  return __atomic_exchange_n(p, val, __ATOMIC_SEQ_CST);
+}
 template <class T, class = std::enable_if_t<std::is_integral<T>::value>>
-inline T atomicAdd(T* p, T v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+inline T atomicAdd(T* p, T v) {
+  detail::atomic_target(p, sizeof(T));
+  return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
 inline float atomicAdd(float* p, float v) {
+  detail::atomic_target(p, sizeof(float));
   unsigned* u = reinterpret_cast<unsigned*>(p);
   unsigned old = __atomic_load_n(u, __ATOMIC_SEQ_CST), want;
   do {
@@ -167,6 +176,7 @@ inline float atomicAdd(float* p, float v) {
 }
 template <class T>
 inline T atomicMin(T* p, T v) {
+  detail::atomic_target(p, sizeof(T));
   T old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
   while (v < old && !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
   }
@@ -174,6 +184,7 @@ inline T atomicMin(T* p, T v) {
 }
 template <class T>
 inline T atomicMax(T* p, T v) {
+  detail::atomic_target(p, sizeof(T));
   T old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
   while (v > old && !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
   }
