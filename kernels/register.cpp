@@ -65,19 +65,19 @@ std::string no_device() {
   return why;
 }
 
-nlohmann::json device_json() {
+[[maybe_unused]] nlohmann::json device_json() {  // unused by the simulated build
   const DeviceInfo d = device_info(0);
   return {{"name", d.name}, {"compute_capability", str(d.cc_major, ".", d.cc_minor)}, {"sm_count", d.sm_count},
           {"memory_bytes", (int64_t)d.total_memory}, {"driver_version", d.driver_version},
           {"cuda_runtime_version", d.runtime_version}};
 }
 
-DeviceClocks clocks() {
+[[maybe_unused]] DeviceClocks clocks() {
   const GpuSample s = sample_gpu(0);
   return {s.sm_clock_mhz, s.memory_clock_mhz, s.temperature_c, s.nvml_note};
 }
 
-DeviceCeilings ceilings() {
+[[maybe_unused]] DeviceCeilings ceilings() {
   const Ceilings m = measure_ceilings(0);
   DeviceCeilings c;
   c.bandwidth_bytes_per_s = m.bandwidth_bytes_per_s;

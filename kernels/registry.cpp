@@ -433,8 +433,8 @@ std::map<std::string, PrepareFn> cublas_prepared() {
 // an op table entry: prepare, launch once, finish
 std::map<std::string, OpFn> run_once(const std::map<std::string, PrepareFn>& prep) {
   std::map<std::string, OpFn> m;
-  for (const auto& [name, fn] : prep)
-    m[name] = [fn](OpArgs& a) {
+  for (const auto& entry : prep)  // no structured binding: clang 14 cannot capture one
+    m[entry.first] = [fn = entry.second](OpArgs& a) {
       PreparedOp p = fn(a);
       p.launch();
       p.finish(a);
