@@ -79,7 +79,8 @@ sanitize_stage() {
   # The kernel tests on the simulated device (labels sim, kernels-sim) run here
   # too, under ASan's exact-size allocations, which catch out-of-bounds reads;
   # their real-model shapes (minutes each under ASan) run in the tests stage only.
-  heavy+='|smollm2|llama_2_7b|phi_3_mini|long_decode|CudaLinearReal|SameTokenAndRngStateAsCpuSampler|GraphDecodeEquals'
+  # (and the bitwise-determinism repeats, which ASan adds nothing to)
+  heavy+='|smollm2|llama_2_7b|phi_3_mini|long_decode|CudaLinearReal|SameTokenAndRngStateAsCpuSampler|GraphDecodeEquals|BitwiseDeterministic'
   (cd "$b" && ctest --output-on-failure -j"$(nproc)" -LE '^(fuzz|bench|kernels)$' -E "$heavy" "$@")
 }
 
