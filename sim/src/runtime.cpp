@@ -834,6 +834,15 @@ Work copy_work(void* dst, const void* src, size_t n, cudaMemcpyKind k, bool stag
   return w;
 }
 
+Work set_work(void* p, int value, size_t n) {
+  Work w;
+  w.kind = Work::kSet;
+  w.dst = p;
+  w.n = n;
+  w.value = value & 0xff;  // cudaMemset sets bytes to the low byte of value
+  return w;
+}
+
 }  // namespace
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKind k) {
@@ -881,12 +890,7 @@ cudaError_t cudaMemset(void* p, int value, size_t n) {
   GPSIM_STICKY;
   if (refused_in_capture()) return set_last(cudaErrorStreamCaptureUnsupported);
   if (n && !find_alloc(p, n)) return set_last(cudaErrorInvalidValue);
-  Work w;
-  w.kind = Work::kSet;
-  w.dst = p;
-  w.n = n;
-  w.value = value & 0xff;
-  enqueue(&S().legacy, std::move(w));
+  enqueue(&S().legacy, set_work(p, value, n));
   return cudaSuccess;
 }
 
@@ -895,12 +899,7 @@ cudaError_t cudaMemsetAsync(void* p, int value, size_t n, cudaStream_t s) {
   GPSIM_STICKY;
   if (!valid_stream(s)) return set_last(cudaErrorInvalidResourceHandle);
   if (n && !find_alloc(p, n)) return set_last(cudaErrorInvalidValue);
-  Work w;
-  w.kind = Work::kSet;
-  w.dst = p;
-  w.n = n;
-  w.value = value & 0xff;
-  enqueue(stream_of(s), std::move(w));
+  enqueue(stream_of(s), set_work(p, value, n));
   return cudaSuccess;
 }
 
