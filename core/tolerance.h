@@ -37,6 +37,19 @@ constexpr Tolerance kReferenceVsGolden{0.05, 16 * 1.1920929e-7, 1e-30,
 // same op (the criterion FlashAttention uses: "at most 2x the error of a
 // plain low-precision implementation"), with a floor of 2 float16 ulps
 // (2^-9 relative) of the largest value for exact-in-fp16 outputs.
+//
+// For model activations the noise is the oracle's over comparable samples
+// (harness/verify.cpp, model_noise): a decode step's tensor is one token, and
+// the maximum of its noise over 32-64 values varies several-fold from step
+// to step, for the oracle and for a correct float16 implementation alike, so
+// a decode point is held to the oracle's noise of that point over all stored
+// decode steps. The residual stream (point "out") is a running sum that keeps
+// an absolute error when later layers subtract from it, so its bound at a
+// layer is at least its bound at every earlier stored layer. Both apply to
+// every backend, with that backend's fraction of the noise. The case behind
+// them: SmolLM2's massive activation (24881 from layer 11's ffn_out at token
+// 0, dim 507) is a float16 value with an ulp of 16, and the error it enters
+// with stays in the stream while the value falls to 4427 by layer 29.
 constexpr Tolerance kHalfStorageVsReference{2.0, 2.0 / 1024, 1e-30,
                                             "float16 storage: 2x the oracle's float16 noise"};
 
