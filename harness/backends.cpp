@@ -88,4 +88,9 @@ DType storage_dtype(const std::string& name) {
 
 std::string backend_description(const std::string& name) { return entry(name, "is not in this build").description(); }
 
+bool is_simulated(const std::string& name) {
+  const BackendEntry* e = find_backend(name);
+  return e && e->simulated;
+}
+
 }  // namespace gp

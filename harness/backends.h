@@ -31,5 +31,7 @@ const std::map<std::string, OpFn>& backend_ops(const std::string& name);
 // backends, F32 for the reference; F32 for any unregistered name): picks the
 // tolerance its results are held to.
 DType storage_dtype(const std::string& name);
+// Whether it runs on a simulated device (its times are never speed).
+bool is_simulated(const std::string& name);
 
 }  // namespace gp

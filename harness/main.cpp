@@ -530,8 +530,11 @@ int cmd_run(const RunArgs& a) {
     }
     all_ok = all_ok && match;
     const std::string match_s = baseline ? "(baseline)" : match ? "yes" : "no, at " + std::to_string(diff);
+    // a simulated device's times are the simulator's, never a GPU's speed
+    const bool simulated = is_simulated(b);
+    auto timed = [&](double v) { return fmt_fixed(v) + (simulated ? " (simulated)" : ""); };
     t.add({b, match_s, steps ? fmt(max_err) : "-", steps ? fmt_fixed(100.0 * agree / steps) + "%" : "-",
-           fmt_fixed(r.prefill_tok_s()), fmt_fixed(r.decode_tok_s()), fmt_fixed(1000 * r.ttft_s), fmt_bytes(be->memory_bytes())});
+           timed(r.prefill_tok_s()), timed(r.decode_tok_s()), timed(1000 * r.ttft_s), fmt_bytes(be->memory_bytes())});
     json jb = result_json(a.model, b, r, opt.sampler);
     if (tok) jb["text"] = tok->decode(r.generated, true);
     jb["baseline"] = baseline;
@@ -540,6 +543,7 @@ int cmd_run(const RunArgs& a) {
     jb["max_logit_error"] = max_err;
     jb["top1_agreement"] = steps ? json((double)agree / steps) : json(nullptr);
     jb["peak_memory_bytes"] = be->memory_bytes();
+    jb["simulated"] = simulated;
     const std::string described = be->description();
     jb["description"] = described;
     record["backends"].push_back(jb);

@@ -105,6 +105,7 @@ struct State {
   std::map<const void*, int> max_dynamic;  // cudaFuncAttributeMaxDynamicSharedMemorySize
   std::map<const void*, size_t> static_smem;
   int64_t launches = 0;
+  int64_t partial_launches = 0;  // of those, partial grids (Config::partial_blocks)
   int capturing = 0;  // streams being captured
 };
 
@@ -167,6 +168,18 @@ Config config_from_env() {
       std::exit(2);
     }
     c.host_threads = (int)v;
+  }
+  if (const char* pg = env("GOLDPATH_SIM_PARTIAL")) {  // COUNT:KERNEL-NAME-PART
+    const std::string s = pg;
+    const size_t colon = s.find(':');
+    char* end = nullptr;
+    const long v = colon == std::string::npos ? 0 : std::strtol(s.substr(0, colon).c_str(), &end, 10);
+    if (colon == std::string::npos || colon == 0 || *end || v < 2 || v > 1000000 || colon + 1 == s.size()) {
+      std::fprintf(stderr, "gpsim: GOLDPATH_SIM_PARTIAL=%s is not COUNT:KERNEL (a block count >= 2, a kernel name part)\n", pg);
+      std::exit(2);
+    }
+    c.partial_blocks = (int)v;
+    c.partial_kernel = s.substr(colon + 1);
   }
   return c;
 }
@@ -258,16 +271,11 @@ bool valid_stream(cudaStream_t s) { return !s || S().streams.count(s); }
 // finds it at a fraction of the cost of the whole grid again.
 constexpr uint64_t kSampledBlocks = 6;
 
-std::vector<uint64_t> sample_blocks(uint64_t n, uint64_t seed) {
-  std::vector<uint64_t> b = {0, n - 1};
-  uint64_t x = seed * 0x9e3779b97f4a7c15ull + n;
-  while (b.size() < kSampledBlocks) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    const uint64_t i = x % n;
-    if (std::find(b.begin(), b.end(), i) == b.end()) b.push_back(i);
-  }
-  std::sort(b.begin(), b.end());
-  return b;
+std::vector<uint64_t> sample_blocks(uint64_t n, uint64_t seed) { return sample_of_blocks(n, kSampledBlocks, seed); }
+
+bool partial_launch(const Config& c, const internal::Launch& l, uint64_t nblocks) {
+  return c.partial_blocks > 0 && !c.partial_kernel.empty() && nblocks > (uint64_t)c.partial_blocks &&
+         std::strstr(l.name, c.partial_kernel.c_str()) != nullptr;
 }
 
 // Runs one launch under every configured schedule, from the same device
@@ -285,7 +293,11 @@ void run_kernel_checked(const internal::Launch& l) {
   if (compare) internal::for_each_allocation([&](unsigned char* p, size_t n) { inputs.emplace_back(p, p + n); });
   internal::take_atomics();
   internal::Fault f;
-  if (!internal::run_launch(l, c.schedules[0], c.host_threads, &f)) {
+  const bool partial = partial_launch(c, l, nblocks);
+  const std::vector<uint64_t> part =
+      partial ? sample_of_blocks(nblocks, (uint64_t)c.partial_blocks, 0) : std::vector<uint64_t>{};
+  if (partial) s.partial_launches++;
+  if (!internal::run_launch(l, c.schedules[0], c.host_threads, &f, partial ? &part : nullptr)) {
     set_sticky(f.code, f.text + (compare ? " (schedule " + c.schedules[0].name() + ")" : ""));
     return;
   }
@@ -301,9 +313,10 @@ void run_kernel_checked(const internal::Launch& l) {
     for (size_t k = 1; k < c.schedules.size(); k++) {
       size_t i = 0;
       internal::for_each_allocation([&](unsigned char* p, size_t n) { std::memcpy(p, inputs[i++].data(), n); });
-      const bool sampled = nblocks > kSampledBlocks;
-      const std::vector<uint64_t> blocks = sampled ? sample_blocks(nblocks, k) : std::vector<uint64_t>{};
-      if (!internal::run_launch(l, c.schedules[k], c.host_threads, &f, sampled ? &blocks : nullptr)) {
+      // a partial grid runs the same blocks again; else a sample of a large grid
+      const bool sampled = !partial && nblocks > kSampledBlocks;
+      const std::vector<uint64_t> blocks = partial ? part : sampled ? sample_blocks(nblocks, k) : std::vector<uint64_t>{};
+      if (!internal::run_launch(l, c.schedules[k], c.host_threads, &f, partial || sampled ? &blocks : nullptr)) {
         set_sticky(f.code, f.text + " (schedule " + c.schedules[k].name() + ")");
         return;
       }
@@ -439,6 +452,7 @@ Config config() {
 void set_config(const Config& c) {
   GPSIM_API;
   if (c.schedules.empty()) throw std::invalid_argument("gpsim::set_config: no schedule");
+  if (c.partial_blocks < 0) throw std::invalid_argument("gpsim::set_config: partial_blocks is negative");
   if (S().capturing) throw std::logic_error("gpsim::set_config while a stream is being captured");
   flush_all();
   S().cfg = c;
@@ -454,6 +468,28 @@ int64_t launches_executed() {
   return S().launches;
 }
 
+int64_t partial_launches_executed() {
+  GPSIM_API;
+  return S().partial_launches;
+}
+
+std::vector<uint64_t> sample_of_blocks(uint64_t n, uint64_t count, uint64_t seed) {
+  std::vector<uint64_t> b;
+  if (n <= count) {
+    for (uint64_t i = 0; i < n; i++) b.push_back(i);
+    return b;
+  }
+  b = {0, n - 1};
+  uint64_t x = seed * 0x9e3779b97f4a7c15ull + n;
+  while (b.size() < count) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    const uint64_t i = x % n;
+    if (std::find(b.begin(), b.end(), i) == b.end()) b.push_back(i);
+  }
+  std::sort(b.begin(), b.end());
+  return b;
+}
+
 std::string describe() {
   GPSIM_API;
   const Config& c = S().cfg;
@@ -465,7 +501,10 @@ std::string describe() {
                 p.major, p.minor, p.multiProcessorCount, (double)p.totalGlobalMem / (1ull << 30), sch.c_str(),
                 c.streams == StreamMode::kDeferred ? "deferred" : "immediate",
                 c.host_threads ? std::to_string(c.host_threads).c_str() : "all");
-  return buf;
+  std::string out = buf;
+  if (c.partial_blocks > 0 && !c.partial_kernel.empty())
+    out += "; partial grids: " + std::to_string(c.partial_blocks) + " blocks of kernels named *" + c.partial_kernel + "*";
+  return out;
 }
 
 namespace internal {

@@ -24,18 +24,6 @@
 #endif
 
 namespace gptest {
-// Shapes of the 3.8B and 7B models' linear layers take minutes each on the
-// simulated device (the whole GEMM, thread by thread); the default model's
-// real shapes run there, these on a GPU.
-inline bool too_large_for_simulator(const std::string& shape_label) {
-#if defined(GOLDPATH_SIM)
-  return shape_label.rfind("phi-3-mini/", 0) == 0 || shape_label.rfind("llama-2-7b/", 0) == 0;
-#else
-  (void)shape_label;
-  return false;
-#endif
-}
-
 // the registry name of goldpath's own CUDA backend in this build of the tests
 #if defined(GOLDPATH_SIM)
 inline const char* const kCudaBackend = "cuda-sim";

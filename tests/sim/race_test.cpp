@@ -3,7 +3,9 @@
 // between two schedules is a fault naming the kernel (a race between the
 // threads of a block). A kernel that lacks a __syncthreads must be caught; the
 // same kernel with the barrier must give the same bits under every schedule.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "tests/sim/sim_test_util.h"
 
@@ -126,6 +128,51 @@ TEST_F(Race, CrossBlockAtomicsInALargeGridAreNotARace) {
   GP_LAUNCH(kBlocks, kN, 0, nullptr, count_blocks)(count, out);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << gpsim::last_fault();
   EXPECT_EQ(simtest::dev_download(count, 1)[0], kBlocks);  // the whole grid's count, not the sample's
+}
+
+// Partial grids (Config::partial_blocks): a launch of a matching kernel runs
+// only the first, the last and a seeded sample of its blocks, under every
+// schedule; the other blocks' outputs keep the poison of fresh device memory.
+// A kernel whose name does not match runs whole.
+__global__ void mark_block(float* out) { out[blockIdx.x * kN + threadIdx.x] = (float)blockIdx.x; }
+
+TEST_F(Race, PartialGridRunsTheFirstTheLastAndASampleOfBlocks) {
+  constexpr int kBlocks = 100, kRun = 8;
+  gpsim::Config c = with_schedules({"forward", "shuffle:1"});
+  c.partial_blocks = kRun;
+  c.partial_kernel = "mark_block";
+  ConfigGuard guard(c);
+  const int64_t before = gpsim::partial_launches_executed();
+  float* out = simtest::dev_alloc<float>(kBlocks * kN);
+  GP_LAUNCH(kBlocks, kN, 0, nullptr, mark_block)(out);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << gpsim::last_fault();
+  EXPECT_EQ(gpsim::partial_launches_executed(), before + 1);
+  const std::vector<float> h = simtest::dev_download(out, kBlocks * kN);
+  const std::vector<uint64_t> ran = gpsim::sample_of_blocks(kBlocks, kRun, 0);
+  ASSERT_EQ(ran.size(), (size_t)kRun);
+  EXPECT_EQ(ran.front(), 0u);
+  EXPECT_EQ(ran.back(), (uint64_t)kBlocks - 1);
+  int written = 0;
+  for (int b = 0; b < kBlocks; b++) {
+    const bool in_sample = std::find(ran.begin(), ran.end(), (uint64_t)b) != ran.end();
+    for (int i = 0; i < kN; i++) {
+      uint32_t bits;
+      std::memcpy(&bits, &h[b * kN + i], 4);
+      if (in_sample) {
+        EXPECT_EQ(h[b * kN + i], (float)b) << "block " << b << " thread " << i;
+      } else {
+        EXPECT_EQ(bits, 0xffffffffu) << "block " << b << " ran although it is not in the sample";
+      }
+    }
+    written += in_sample;
+  }
+  EXPECT_EQ(written, kRun);
+  EXPECT_NE(gpsim::describe().find("partial grids: 8 blocks"), std::string::npos) << gpsim::describe();
+
+  // another kernel runs its whole grid
+  GP_LAUNCH(kBlocks, kN, 0, nullptr, count_blocks)(simtest::dev_alloc<int>(1), out);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << gpsim::last_fault();
+  EXPECT_EQ(gpsim::partial_launches_executed(), before + 1);
 }
 
 }  // namespace

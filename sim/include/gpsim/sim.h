@@ -35,10 +35,24 @@ struct Config {
   std::vector<Schedule> schedules = {Schedule{}};
   StreamMode streams = StreamMode::kDeferred;
   int host_threads = 0;  // blocks run on this many host threads; 0: all cores
+  // Partial grids, for checking shapes whose whole grid would take minutes
+  // here: a launch of a kernel whose name contains `partial_kernel` (when
+  // not empty) and whose grid has more than `partial_blocks` blocks runs
+  // only that many of them, under every schedule: the first block, the last,
+  // and a seeded sample (sample_of_blocks). What the other blocks would have
+  // written stays as it was (fresh device memory: the 0xff poison), so a
+  // test reads back which outputs were computed and checks those.
+  int partial_blocks = 0;
+  std::string partial_kernel;
 };
 
+// The blocks (linear indices, ascending) a partial grid of `count` of `n`
+// runs: 0, n - 1 and a sample seeded by `seed`; all of them when n <= count.
+std::vector<uint64_t> sample_of_blocks(uint64_t n, uint64_t count, uint64_t seed);
+
 // The current configuration (from GOLDPATH_SIM_GPU, GOLDPATH_SIM_SCHEDULES,
-// GOLDPATH_SIM_STREAMS, GOLDPATH_SIM_THREADS on first use).
+// GOLDPATH_SIM_STREAMS, GOLDPATH_SIM_THREADS, GOLDPATH_SIM_PARTIAL on first
+// use).
 Config config();
 // Replaces the configuration; waits for all queued work first. Not while a
 // stream is being captured.
@@ -49,6 +63,8 @@ void set_config(const Config& c);
 std::string last_fault();
 // Kernel launches executed since the process started (each schedule counts once).
 int64_t launches_executed();
+// Of those, the launches that ran a partial grid (Config::partial_blocks).
+int64_t partial_launches_executed();
 // One line describing the simulated device and configuration.
 std::string describe();
 
