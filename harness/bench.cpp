@@ -65,7 +65,7 @@ Settings choose_settings(const BenchArgs& a, const std::vector<std::string>& bac
                                               : a.prompt_lengths;
   s.depths = a.depths.empty() ? (cpu ? std::vector<int>{0, 64} : std::vector<int>{0, 512, 2048}) : a.depths;
   s.gen_tokens = a.gen_tokens > 0 ? a.gen_tokens : cpu ? 8 : 128;
-  s.repetitions = a.repetitions > 0 ? a.repetitions : cpu ? 3 : 5;
+  s.repetitions = a.repetitions > 0 ? a.repetitions : cpu ? kBenchCpuRepetitions : kBenchGpuRepetitions;
   s.warmup = a.warmup >= 0 ? a.warmup : 1;
   for (int p : s.prompt_lengths) GP_CHECK(p > 0, "--prompt-lengths: ", p, " is not a positive length");
   for (int d : s.depths) GP_CHECK(d >= 0, "--depths: ", d, " is negative");
@@ -525,7 +525,7 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& a) {
       ->delimiter(',');
   b->add_option("--gen-tokens", a.gen_tokens, "tokens decoded per depth (default: 128; 8 with the reference alone)")
       ->check(CLI::PositiveNumber);
-  b->add_option("--repetitions", a.repetitions, "timed repetitions (default: 5; 3 with the reference alone)")
+  b->add_option("--repetitions", a.repetitions, "timed repetitions (default: 5, the fewest with which compare's U test can decide at alpha 0.05 with margin)")
       ->check(CLI::PositiveNumber);
   b->add_option("--warmup", a.warmup, "untimed runs before them (default: 1)")->check(CLI::NonNegativeNumber);
   b->add_option("--format", a.format)->check(CLI::IsMember({"table", "json", "csv", "md"}))->capture_default_str();

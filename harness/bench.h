@@ -17,6 +17,12 @@ class App;
 
 namespace gp {
 
+// Default timed repetitions. compare's two-sided U test needs at least 4 per
+// side to reach p < 0.05 at all (core/stats.h, mann_whitney_min_repetitions);
+// 5 lets it decide with one repetition to spare, on the CPU and on a GPU.
+constexpr int kBenchCpuRepetitions = 5;
+constexpr int kBenchGpuRepetitions = 5;
+
 struct BenchArgs {
   std::string model = "default", backend = "default", format = "table";
   std::vector<int> prompt_lengths, depths;  // empty: defaults for the backends

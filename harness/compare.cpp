@@ -214,8 +214,11 @@ void judge(MetricComparison& m, const CompareOptions& o) {
       m.verdict = "worse, within " + fmt(o.threshold_pct, "%g") + "% threshold";
     }
   };
-  // a deterministic metric (bytes of memory, ...): every repetition gave one value
-  const bool deterministic = m.base.size() > 1 && m.cur.size() > 1 && stddev(m.base) == 0 && stddev(m.cur) == 0;
+  // a deterministic metric: every repetition on each side gave one value, and
+  // it is a count (bytes: peak memory has one sample per record) or there are
+  // repetitions to show it
+  const bool constant = stddev(m.base) == 0 && stddev(m.cur) == 0;
+  const bool deterministic = constant && (m.unit == "bytes" || m.unit == "count" || (m.base.size() > 1 && m.cur.size() > 1));
   if (deterministic) {
     set_direction();
     if (d != 0) m.verdict += " (deterministic)";
@@ -225,6 +228,7 @@ void judge(MetricComparison& m, const CompareOptions& o) {
   if (m.p_value < o.alpha) {
     set_direction();
   } else if (mann_whitney_min_p((int)m.base.size(), (int)m.cur.size()) >= o.alpha) {
+    m.undecided = true;
     m.verdict = "too few repetitions to tell (" + std::to_string(m.base.size()) + " vs " +
                 std::to_string(m.cur.size()) + "; needs " + std::to_string(mann_whitney_min_repetitions(o.alpha)) +
                 " per side at alpha " + fmt(o.alpha, "%g") + ")";
@@ -273,6 +277,7 @@ Comparison compare_records(const std::vector<BenchRecord>& baseline, const std::
   for (MetricComparison& m : c.rows) {
     judge(m, o);
     c.regression = c.regression || m.regression;
+    c.undecided += m.undecided;
     if (!m.base.empty() && m.cur.empty()) c.warnings.push_back("missing in current: " + where(m));
   }
   return c;
@@ -285,6 +290,8 @@ std::string render_comparison(const Comparison& c, const CompareOptions& o) {
     j["threshold_pct"] = o.threshold_pct;
     j["alpha"] = o.alpha;
     j["regression"] = c.regression;
+    j["undecided"] = c.undecided;
+    j["inconclusive"] = !c.regression && c.undecided > 0;
     j["warnings"] = c.warnings;
     j["metrics"] = json::array();
     for (const MetricComparison& m : c.rows) {
@@ -316,8 +323,14 @@ std::string render_comparison(const Comparison& c, const CompareOptions& o) {
   const std::string summary =
       worse ? std::to_string(worse) + " metric" + (worse > 1 ? "s" : "") + " significantly worse by more than " +
                   fmt(o.threshold_pct, "%g") + "% (U test, alpha " + fmt(o.alpha, "%g") + ")"
-            : "no significant regression beyond " + fmt(o.threshold_pct, "%g") + "% in " +
-                  std::to_string(c.rows.size()) + " metrics (U test, alpha " + fmt(o.alpha, "%g") + ")";
+            : c.undecided ? "INCONCLUSIVE: " + std::to_string(c.undecided) + " of " + std::to_string(c.rows.size()) +
+                                " metrics have too few repetitions to decide (U test, alpha " + fmt(o.alpha, "%g") +
+                                ", needs " + std::to_string(mann_whitney_min_repetitions(o.alpha)) +
+                                " per side); no regression found in the rest"
+                          : "no significant regression beyond " + fmt(o.threshold_pct, "%g") + "% in " +
+                                std::to_string(c.rows.size()) + " metrics (U test, alpha " + fmt(o.alpha, "%g") + ")";
+  const std::string extra =
+      worse && c.undecided ? "\n" + std::to_string(c.undecided) + " more metrics have too few repetitions to decide" : "";
   std::string out;
   if (o.format == "md") {
     for (const std::string& w : c.warnings) out += "> warning: " + w + "\n";
@@ -335,11 +348,11 @@ std::string render_comparison(const Comparison& c, const CompareOptions& o) {
       if (r.back() == "WORSE") r.back() = "**worse**";
       out += line(r);
     }
-    return out + "\n" + summary + "\n";
+    return out + "\n" + summary + extra + "\n";
   }
   Table t(header);
   for (auto& r : rows) t.add(r);
-  return t.render() + summary + "\n";
+  return t.render() + summary + extra + "\n";
 }
 
 CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
@@ -391,10 +404,10 @@ int cmd_compare(const CompareArgs& a) {
     const Comparison c = compare_records(base, cur, o);
     for (const std::string& w : c.warnings) std::fprintf(stderr, "goldpath compare: warning: %s\n", w.c_str());
     std::cout << render_comparison(c, o) << std::flush;
-    return c.regression ? 1 : 0;
+    return c.regression ? kCompareRegression : c.undecided ? kCompareInconclusive : kCompareNoRegression;
   } catch (const Error& e) {
     std::fprintf(stderr, "goldpath: error: %s\n", e.what());
-    return 2;
+    return kCompareCannotCompare;
   }
 }
 

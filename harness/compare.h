@@ -47,13 +47,21 @@ struct MetricComparison {
   double p_value = -1;                  // < 0: no test (missing, deterministic)
   std::string verdict;                  // better, worse, no significant change, ...
   bool regression = false;              // fails the gate
+  bool undecided = false;               // too few repetitions for the test to decide
 };
 
 struct Comparison {
   std::vector<MetricComparison> rows;
   std::vector<std::string> warnings;  // mismatched models/GPUs, missing metrics
   bool regression = false;
+  int undecided = 0;  // metrics the test could not decide (too few repetitions)
 };
+
+// cmd_compare's exit codes (README, reports/FORMAT.md)
+constexpr int kCompareNoRegression = 0;
+constexpr int kCompareRegression = 1;
+constexpr int kCompareCannotCompare = 2;
+constexpr int kCompareInconclusive = 3;  // no regression found, but some metric could not be decided
 
 // BASELINE and CURRENT: one or more records each (pooled per side).
 Comparison compare_records(const std::vector<BenchRecord>& baseline, const std::vector<BenchRecord>& current,
@@ -68,8 +76,9 @@ struct CompareArgs {
 CLI::App* add_compare_command(CLI::App& app, CompareArgs& a);
 // `goldpath compare BASELINE CURRENT`: a folder of GPU folders as BASELINE
 // (reports/baselines) takes the one named after CURRENT's GPU. Prints the
-// comparison; returns 0 (no regression), 1 (regression) or 2 (cannot compare,
-// one line on stderr).
+// comparison; returns 0 (no regression), 1 (regression), 2 (cannot compare,
+// one line on stderr) or 3 (INCONCLUSIVE: no regression found, but metrics
+// with too few repetitions to decide).
 int cmd_compare(const CompareArgs& a);
 
 }  // namespace gp

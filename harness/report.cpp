@@ -65,13 +65,19 @@ int run_process(const std::vector<std::string>& argv, const std::vector<std::pai
   return WEXITSTATUS(st);
 }
 
-// A folder `out` may be replaced when it is absent, empty or an earlier report.
+// The file every report folder goldpath makes holds; only a folder with it is
+// ever replaced (a report.md alone may be a user's).
+constexpr const char* kReportMarker = ".goldpath-report";
+
+// A folder `out` may be replaced when it is absent, empty or a report folder
+// goldpath made (it holds kReportMarker).
 void check_replaceable(const std::string& out) {
   std::error_code ec;
-  if (!fs::exists(out, ec)) return;
-  GP_CHECK(fs::is_directory(out, ec), out, ": exists and is not a folder");
-  GP_CHECK(fs::is_empty(out, ec) || fs::exists(fs::path(out) / "report.md", ec), out,
-           ": exists and is not a goldpath report folder (no report.md); give another --out");
+  if (!fs::exists(out, ec) && !fs::is_symlink(out, ec)) return;
+  GP_CHECK(fs::is_directory(fs::symlink_status(out, ec)), out, ": exists and is not a folder");
+  GP_CHECK(fs::is_empty(out, ec) || fs::is_regular_file(fs::symlink_status(fs::path(out) / kReportMarker, ec)), out,
+           ": exists and is not a report folder goldpath made (it has no ", kReportMarker,
+           "); give another --out");
 }
 
 // Replaces folder `out` by `tmp`: one rename when out does not exist, else an
@@ -113,9 +119,18 @@ int cmd_report(const ReportArgs& a) {
   check_replaceable(out);
   std::error_code ec;
   fs::create_directories(fs::path(out).parent_path(), ec);
-  const std::string tmp = out + ".tmp." + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
-  GP_CHECK(fs::create_directory(tmp, ec), tmp, ": cannot create: ", ec.message());
+  // a fresh folder of our own beside `out` (never one that was there)
+  std::string tmpl = out + ".tmp.XXXXXX";
+  GP_CHECK(::mkdtemp(tmpl.data()) != nullptr, out, ": cannot create a folder beside it: ", std::strerror(errno));
+  const std::string tmp = tmpl;
+  {
+    std::ofstream m(fs::path(tmp) / kReportMarker);
+    m << "made by goldpath report; goldpath replaces this folder whole on the next report to it\n";
+    if (!m) {
+      fs::remove_all(tmp, ec);
+      fail(tmp, ": cannot write ", kReportMarker);
+    }
+  }
   std::vector<std::string> argv = {py, repo_root() + "/reports/make_report.py", "--out", tmp};
   for (const BenchRecord& r : recs) argv.push_back(fs::absolute(r.path).string());
   const int rc = run_process(argv, {{"MPLBACKEND", "Agg"}, {"MPLCONFIGDIR", repo_root() + "/.venv-report/mplconfig"},

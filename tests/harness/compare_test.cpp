@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "harness/bench.h"
+#include "harness/compare.h"
 #include "tests/harness/run_goldpath.h"
 
 namespace gp {
@@ -113,9 +115,10 @@ TEST_F(Compare, TooFewRepetitionsSaySo) {
   b.reps = c.reps = 3;  // fully separated, 3 vs 3 gives p = 0.1 at best
   c.decode_scale = 0.9;
   const Ran r = run_goldpath({"compare", rec("base.json", b), rec("cur.json", c)});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, kCompareInconclusive) << r.out << r.err;  // never a pass
   EXPECT_NE(r.out.find("too few repetitions to tell (3 vs 3; needs 4 per side at alpha 0.05)"), std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("INCONCLUSIVE: 3 of 4 metrics have too few repetitions"), std::string::npos) << r.out;
   // a stricter alpha needs more
   const Ran r2 = run_goldpath({"compare", rec("base.json", b), rec("cur.json", c), "--alpha", "0.01"});
   EXPECT_NE(r2.out.find("needs 5 per side at alpha 0.01"), std::string::npos) << r2.out;
@@ -128,6 +131,28 @@ TEST_F(Compare, DeterministicMetricJudgedByChange) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("peak_memory_bytes"), std::string::npos);
   EXPECT_NE(r.out.find("+20.0%"), std::string::npos) << r.out;
+}
+
+// With bench's default repetitions and peak memory as bench writes it (one
+// sample per record), a 2x slowdown and +20 % memory fail the gate, each.
+TEST_F(Compare, DefaultsCatchA2xSlowdownAndMoreMemory) {
+  for (int reps : {kBenchCpuRepetitions, kBenchGpuRepetitions}) {
+    SCOPED_TRACE(reps);
+    Spec b{1}, slow{2};
+    b.reps = slow.reps = reps;
+    slow.decode_scale = 0.5;
+    json base = record(b), cur = record(slow), more = record(Spec{3, reps});
+    base["results"].back()["samples"] = {5e9};
+    cur["results"].back()["samples"] = {5e9};
+    more["results"].back()["samples"] = {6e9};  // +20 %, timings unchanged
+    const Ran r = run_goldpath({"compare", write("b.json", base.dump()), write("c.json", cur.dump())});
+    EXPECT_EQ(r.exit_code, kCompareRegression) << r.out << r.err;
+    EXPECT_NE(r.out.find("2 metrics significantly worse"), std::string::npos) << r.out;  // decode at both depths
+    const Ran m = run_goldpath({"compare", write("b.json", base.dump()), write("m.json", more.dump()), "--strict"});
+    EXPECT_EQ(m.exit_code, kCompareRegression) << m.out << m.err;
+    EXPECT_NE(m.out.find("+20.0%"), std::string::npos) << m.out;
+    EXPECT_NE(m.out.find("1 metric significantly worse"), std::string::npos) << m.out;
+  }
 }
 
 TEST_F(Compare, MissingMetricIsReported) {

@@ -46,8 +46,33 @@ TEST_F(Report, SamplesRenderWithPlots) {
 TEST_F(Report, RefusesToReplaceAForeignFolder) {
   write("mine/notes.txt", "keep me");
   EXPECT_TRUE(fails_cleanly(run_goldpath({"report", samples(), "--out", (dir_ / "mine").string()}),
-                            "not a goldpath report folder"));
+                            "is not a report folder goldpath made"));
   EXPECT_EQ(slurp((dir_ / "mine" / "notes.txt").string()), "keep me");
+}
+
+// A user's docs/ folder that happens to hold a report.md (with notes and
+// subfolders beside it) is not goldpath's to replace: it is refused, whole.
+TEST_F(Report, AFolderWithAReportMdOfItsOwnIsKept) {
+  write("docs/report.md", "# my own report\n");
+  write("docs/notes.txt", "keep me");
+  write("docs/sub/deep.txt", "and me");
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"report", samples(), "--out", (dir_ / "docs").string()}),
+                            "has no .goldpath-report"));
+  EXPECT_EQ(slurp((dir_ / "docs" / "report.md").string()), "# my own report\n");
+  EXPECT_EQ(slurp((dir_ / "docs" / "notes.txt").string()), "keep me");
+  EXPECT_EQ(slurp((dir_ / "docs" / "sub" / "deep.txt").string()), "and me");
+  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().filename(), "docs") << e.path();
+}
+
+// What goldpath made it marks, and replaces on the next report.
+TEST_F(Report, ItsOwnFolderCarriesTheMarkerAndIsReplaced) {
+  const fs::path out = dir_ / "r";
+  ASSERT_EQ(run_goldpath({"report", samples(), "--out", out.string()}).exit_code, 0);
+  EXPECT_TRUE(fs::is_regular_file(out / ".goldpath-report"));
+  write("r/stale.txt", "from before");
+  ASSERT_EQ(run_goldpath({"report", samples(), "--out", out.string()}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(out / "stale.txt"));
+  EXPECT_TRUE(fs::is_regular_file(out / ".goldpath-report"));
 }
 
 TEST_F(Report, NoRecordsFailsCleanly) {
