@@ -24,6 +24,7 @@
 #include <numeric>
 
 #include "core/backend_registry.h"
+#include "harness/cli_checks.h"
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/memory_plan.h"
@@ -524,10 +525,10 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& a) {
   b->add_option("--depths", a.depths, "KV cache depths decode starts at (default: 0,512,2048; 0,64 with the reference alone)")
       ->delimiter(',');
   b->add_option("--gen-tokens", a.gen_tokens, "tokens decoded per depth (default: 128; 8 with the reference alone)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1, true));
   b->add_option("--repetitions", a.repetitions, "timed repetitions (default: 5, the fewest with which compare's U test can decide at alpha 0.05 with margin)")
-      ->check(CLI::PositiveNumber);
-  b->add_option("--warmup", a.warmup, "untimed runs before them (default: 1)")->check(CLI::NonNegativeNumber);
+      ->check(at_least(1, true));
+  b->add_option("--warmup", a.warmup, "untimed runs before them (default: 1)")->check(at_least(0, true));
   b->add_option("--format", a.format)->check(CLI::IsMember({"table", "json", "csv", "md"}))->capture_default_str();
   b->add_option("--vram-budget", a.vram_budget,
                 "refuse, before generating or allocating, a model and context whose memory plan exceeds this (e.g. 8GiB, 16G)");

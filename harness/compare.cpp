@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "harness/cli_checks.h"
 #include "core/error.h"
 #include "core/json_depth.h"
 #include "core/stats.h"
@@ -363,10 +364,10 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
       ->required();
   c->add_option("CURRENT", a.current, "a bench record or a folder of them")->required();
   c->add_option("--threshold", a.o.threshold_pct, "percent a significant worsening must exceed to fail")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0, false))
       ->capture_default_str();
   c->add_option("--alpha", a.o.alpha, "significance level of the U test")
-      ->check(CLI::Range(1e-9, 0.5))
+      ->check(between(1e-9, 0.5))
       ->capture_default_str();
   c->add_option("--format", a.o.format)->check(CLI::IsMember({"table", "json", "md"}))->capture_default_str();
   c->add_flag("--strict", a.o.strict, "refuse records of different models or GPUs instead of warning");

@@ -14,12 +14,14 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "core/error.h"
@@ -31,6 +33,7 @@
 #include "core/metrics.h"
 #include "harness/backends.h"
 #include "harness/bench.h"
+#include "harness/cli_checks.h"
 #include "harness/compare.h"
 #include "harness/report.h"
 #include "harness/records.h"
@@ -290,6 +293,7 @@ struct GenerateArgs {
   int max_new_tokens = 64;
   SamplerConfig sampler;
   bool ignore_eos = false;
+  bool seed_drawn = false;  // --seed -1
   std::string vram_budget;
 };
 
@@ -316,8 +320,18 @@ int cmd_generate(const GenerateArgs& a) {
   const std::string mpath = resolve_model(a.model);
   auto model = load_model(mpath);
   std::unique_ptr<Tokenizer> tok;
-  if (a.prompt_given) tok = Tokenizer::for_model(*model);
-  const Prompt prompt = make_prompt(a.prompt, *model, tok.get());
+  if (a.prompt_given) {
+    tok = Tokenizer::for_model(*model);
+  } else if (model->format != "synthetic") {  // ids in; text out where the model has a tokenizer
+    try {
+      tok = Tokenizer::for_model(*model);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "goldpath: generated ids, not text: %s\n", e.what());
+    }
+  }
+  if (a.seed_drawn) std::fprintf(stderr, "goldpath: --seed -1: drew seed %llu\n", (unsigned long long)a.sampler.seed);
+  // stop ids as before for raw ids (the model's own), the tokenizer's too for text
+  const Prompt prompt = make_prompt(a.prompt, *model, a.prompt_given ? tok.get() : nullptr);
   enforce_vram_budget(a.vram_budget, *model, backends, (int64_t)prompt.ids.size() + a.max_new_tokens, (int64_t)prompt.ids.size());
   ModelConfig cfg = model->cfg;
   cfg.eos_ids = prompt.stop_ids;
@@ -438,6 +452,10 @@ int cmd_run(const RunArgs& a) {
   }
   enforce_vram_budget(a.vram_budget, *model, backends, (int64_t)prompt.ids.size() + max_new, (int64_t)prompt.ids.size());
   const int64_t V = model->cfg.vocab_size;
+  // before anything is printed: a prompt too long for the context is one line
+  GP_CHECK((int64_t)prompt.ids.size() + max_new <= model->cfg.max_seq_len, "the prompt (", prompt.ids.size(),
+           " tokens) + --max-new-tokens (", max_new, ") exceeds the model's context of ", model->cfg.max_seq_len,
+           " tokens");
 
   std::printf("goldpath run: %s, %zu prompt tokens, greedy, up to %d new tokens, backends: ", a.model.c_str(),
               prompt.ids.size(), max_new);
@@ -561,13 +579,29 @@ int cmd_run(const RunArgs& a) {
   return all_ok ? 0 : 1;
 }
 
-void add_sampler_options(CLI::App* c, SamplerConfig& s) {
+void add_sampler_options(CLI::App* c, SamplerConfig& s, bool& seed_drawn) {
   c->add_option("--temperature", s.temperature, "0 = greedy")->capture_default_str();
   c->add_option("--top-k", s.top_k, "keep the k most likely (0 = off)")->capture_default_str();
   c->add_option("--top-p", s.top_p, "nucleus: smallest set with this probability (1 = off)")->capture_default_str();
   c->add_option("--min-p", s.min_p, "drop tokens below min_p * p_max (0 = off)")->capture_default_str();
   c->add_option("--repetition-penalty", s.repetition_penalty, "transformers' rule (1 = off)")->capture_default_str();
-  c->add_option("--seed", s.seed, "RNG seed (SplitMix64)")->capture_default_str();
+  c->add_option_function<std::string>(
+       "--seed",
+       [&s, &seed_drawn](const std::string& v) {
+         if (v == "-1") {  // llama.cpp's "random": drawn here, recorded with the results
+           std::random_device rd;
+           s.seed = ((uint64_t)rd() << 32) ^ rd();
+           seed_drawn = true;
+           return;
+         }
+         char* end = nullptr;
+         errno = 0;
+         const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+         GP_CHECK(!v.empty() && v[0] != '-' && *end == 0 && errno != ERANGE, "--seed ", v,
+                  " is not a seed (0 to 2^64-1, or -1 for a random one)");
+         s.seed = x;
+       },
+       "RNG seed (SplitMix64); -1: a random seed, printed and recorded (default 0)");
 }
 
 // ---------------------------------------------------------------- signals
@@ -589,12 +623,10 @@ void install_signal_handlers() {
 }
 
 int main_impl(int argc, char** argv) {
-  CLI::App app{"goldpath: the transformer generation path as a CPU reference and optimized CUDA, held to transformers' goldens"};
+  CLI::App app{"goldpath: the transformer generation path as a CPU reference and optimized CUDA, held to transformers' goldens",
+               "goldpath"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return std::string("goldpath: error: ") + e.what() + "\n";
-  });
   std::string max_host_memory;
   app.add_option("--max-host-memory", max_host_memory,
                  std::string("cap on host memory, e.g. 8G or 512M (default: $") + kHostMemoryEnv +
@@ -611,23 +643,29 @@ int main_impl(int argc, char** argv) {
   GenerateArgs ga;
   auto* gcmd = app.add_subcommand("generate", "generate from token ids or text, streaming the text");
   gcmd->add_option("--model", ga.model, "a GGUF file, a Hugging Face folder, or 'default'")->capture_default_str();
-  gcmd->add_option("--prompt-ids", ga.prompt.ids, "comma-separated token ids")->delimiter(',');
+  gcmd->add_option_function<std::string>(
+      "--prompt-ids", [&ga](const std::string& v) { ga.prompt.ids = parse_id_list(v, "--prompt-ids"); },
+      "comma-separated token ids");
   gcmd->add_option("--prompt", ga.prompt.text, "prompt text");
   gcmd->add_flag("--chat", ga.prompt.chat, "apply the model's chat template to --prompt as one user message");
   gcmd->add_option("--system", ga.prompt.system, "system message for --chat");
-  gcmd->add_option("--max-new-tokens", ga.max_new_tokens)->check(CLI::NonNegativeNumber)->capture_default_str();
+  gcmd->add_option("--max-new-tokens", ga.max_new_tokens)->check(at_least(0, true))->capture_default_str();
   gcmd->add_option("--backend", ga.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   gcmd->add_option("--format", ga.format)->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   gcmd->add_flag("--ignore-eos", ga.ignore_eos, "do not stop at the model's EOS or end-of-turn ids");
-  add_sampler_options(gcmd, ga.sampler);
+  add_sampler_options(gcmd, ga.sampler, ga.seed_drawn);
   add_vram_budget_option(gcmd, ga.vram_budget);
 
   RunArgs ra;
   auto* r = app.add_subcommand("run", "the main job: every backend side by side on the default model, held to its golden");
   r->add_option("--model", ra.model)->capture_default_str();
   r->add_option("--prompt", ra.prompt, "one chat message (default: the golden's, else \"Create a funny joke about chickens.\")");
-  r->add_option("--prompt-ids", ra.prompt_ids, "comma-separated token ids instead of a message")->delimiter(',');
-  r->add_option("--max-new-tokens", ra.max_new_tokens, "default: the golden's own count, else 64")->check(CLI::NonNegativeNumber);
+  r->add_option_function<std::string>(
+      "--prompt-ids", [&ra](const std::string& v) { ra.prompt_ids = parse_id_list(v, "--prompt-ids"); },
+      "comma-separated token ids instead of a message");
+  r->add_option("--max-new-tokens", ra.max_new_tokens,
+                "at least 1, since run compares the generated tokens (default: the golden's own count, else 64)")
+      ->check(at_least(1, true));
   r->add_option("--backend", ra.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   add_vram_budget_option(r, ra.vram_budget);
 
@@ -649,13 +687,62 @@ int main_impl(int argc, char** argv) {
   DetokenizeArgs da;
   auto* dcmd = app.add_subcommand("detokenize", "token ids to text");
   dcmd->add_option("--model", da.model)->capture_default_str();
-  dcmd->add_option("--ids", da.ids, "comma-separated token ids")->delimiter(',')->required();
+  dcmd->add_option_function<std::string>(
+         "--ids", [&da](const std::string& v) { da.ids = parse_id_list(v, "--ids"); }, "comma-separated token ids")
+      ->required();
   dcmd->add_flag("--skip-special", da.skip_special, "drop special tokens");
 
+  app.set_version_flag("--version", [] {
+    return std::string("goldpath ") + GOLDPATH_VERSION + " (commit " + goldpath_commit() + ", " + GOLDPATH_BUILD_TYPE +
+           " build)";
+  });
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) commands.push_back(sub->get_name());
+  std::string listed;
+  for (const std::string& c : commands) listed += (listed.empty() ? "" : ", ") + c;
+  // the first word that is not an option names the command
+  int first = 1;
+  while (first < argc && argv[first][0] == '-') first += std::string(argv[first]) == "--max-host-memory" ? 2 : 1;
+  if (first < argc) {
+    const std::string word = argv[first];
+    if (word == "help") {  // `goldpath help [COMMAND]`, as git and cargo users type it
+      const std::string of = first + 1 < argc ? argv[first + 1] : "";
+      if (of.empty()) {
+        std::cout << app.help();
+        return 0;
+      }
+      if (std::find(commands.begin(), commands.end(), of) != commands.end()) {
+        std::vector<const char*> args = {argv[0], of.c_str(), "--help"};  // as `goldpath COMMAND --help`
+        try {
+          app.parse((int)args.size(), const_cast<char**>(args.data()));
+        } catch (const CLI::ParseError& e) {
+          return app.exit(e);
+        }
+        return 0;
+      }
+      std::fprintf(stderr, "goldpath: error: '%s' is not a goldpath command (commands: %s)\n", of.c_str(), listed.c_str());
+      return kUsageError;
+    }
+    if (std::find(commands.begin(), commands.end(), word) == commands.end()) {
+      std::fprintf(stderr, "goldpath: error: '%s' is not a goldpath command (commands: %s; goldpath --help)\n",
+                   word.c_str(), listed.c_str());
+      return kUsageError;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::string what = e.what();
+    if (dynamic_cast<const CLI::RequiredError*>(&e) && what.rfind("A subcommand", 0) == 0)
+      what = "give a command: " + listed + " (goldpath --help)";
+    for (char& c : what)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "goldpath: error: %s\n", what.c_str());
+    return kUsageError;
+  } catch (const Error& e) {  // an option's own parse (an id list, a seed)
+    std::fprintf(stderr, "goldpath: error: %s\n", e.what());
+    return kUsageError;
   }
   if (!max_host_memory.empty()) set_host_memory_limit(parse_byte_size(max_host_memory, "--max-host-memory"));
   host_memory_limit();  // a malformed $GOLDPATH_MAX_HOST_MEMORY fails here, before any work

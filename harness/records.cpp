@@ -93,6 +93,11 @@ std::string cpu_model() {
 
 }  // namespace
 
+std::string goldpath_commit() {
+  const std::string commit = run_cmd("git -C '" + repo_root() + "' rev-parse HEAD 2>/dev/null");
+  return commit.empty() ? "unknown" : commit;
+}
+
 nlohmann::json environment_json() {
   nlohmann::json e;
   e["cpu"] = cpu_model();
@@ -103,8 +108,7 @@ nlohmann::json environment_json() {
 #ifdef GOLDPATH_BUILD_TYPE
   e["build_type"] = GOLDPATH_BUILD_TYPE;
 #endif
-  const std::string commit = run_cmd("git -C '" + repo_root() + "' rev-parse HEAD 2>/dev/null");
-  e["commit"] = commit.empty() ? "unknown" : commit;
+  e["commit"] = goldpath_commit();
   const std::string dirty = run_cmd("git -C '" + repo_root() + "' status --porcelain --untracked-files=no 2>/dev/null");
   e["dirty"] = !dirty.empty();
   return e;

@@ -81,8 +81,80 @@ TEST(Cli, BadArgumentsAreOneLineErrors) {
   EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "/no/such/model", "--prompt-ids", "1"}), "/no/such/model"));
   EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "default", "--prompt-ids", "1", "--backend", "tpu"}), "tpu"));
   EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "--model", "default", "--prompt-ids", "1", "--max-new-tokens", "100000"}), "context"));
-  EXPECT_TRUE(fails_cleanly(run_goldpath({"frobnicate"}), "subcommand"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"frobnicate"}), "'frobnicate' is not a goldpath command"));
   EXPECT_TRUE(fails_cleanly(run_goldpath({"verify", "--model", "/no/such"}), "/no/such"));
+}
+
+// Usage errors exit 2 (not CLI11's internal codes) with one line naming the
+// bad word or value in words; help and version are not errors.
+TEST(Cli, UsageErrorsExit2NamingTheBadWord) {
+  auto usage = [](const std::vector<std::string>& args, const std::string& needle) -> ::testing::AssertionResult {
+    const Ran r = run_goldpath(args);
+    auto ok = fails_cleanly(r, needle);
+    if (!ok) return ok;
+    if (r.exit_code != 2) return ::testing::AssertionFailure() << "exit " << r.exit_code << ": " << r.err;
+    return ::testing::AssertionSuccess();
+  };
+  EXPECT_TRUE(usage({"frobnicate"}, "'frobnicate' is not a goldpath command (commands: verify, generate"));
+  EXPECT_TRUE(usage({}, "give a command: verify, generate"));
+  EXPECT_TRUE(usage({"help", "frobnicate"}, "'frobnicate' is not a goldpath command"));
+  EXPECT_TRUE(usage({"verify", "--bogus"}, "--bogus"));
+  EXPECT_TRUE(usage({"generate", "--prompt-ids", "1", "--max-new-tokens", "-5"}, "--max-new-tokens: -5 is below 0"));
+  EXPECT_TRUE(usage({"generate", "--prompt-ids", "1", "--max-new-tokens", "abc"}, "'abc' is not a whole number"));
+  EXPECT_TRUE(usage({"bench", "--repetitions", "0"}, "--repetitions: 0 is below 1"));
+  EXPECT_TRUE(usage({"compare", "a", "b", "--alpha", "2"}, "2 is outside 1e-09 to 0.5"));
+  EXPECT_TRUE(usage({"generate", "--prompt-ids", ""}, "--prompt-ids is empty"));
+  EXPECT_TRUE(usage({"generate", "--prompt-ids", "1,,3"}, "item 2 is empty"));
+  EXPECT_TRUE(usage({"generate", "--prompt-ids", "1,x"}, "item 2 'x' is not a token id"));
+  EXPECT_TRUE(usage({"generate", "--prompt-ids", "-4"}, "is not a token id"));
+  EXPECT_TRUE(usage({"detokenize", "--ids", "5,"}, "item 2 is empty"));
+  EXPECT_TRUE(usage({"run", "--max-new-tokens", "0"}, "--max-new-tokens: 0 is below 1"));
+  EXPECT_TRUE(usage({"generate", "--prompt-ids", "1", "--seed", "x"}, "--seed x is not a seed"));
+  for (const std::vector<std::string>& ok : {std::vector<std::string>{"help"}, {"--help"}, {"help", "bench"}}) {
+    const Ran r = run_goldpath(ok);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("Usage: goldpath"), std::string::npos) << r.out;
+  }
+  const Ran v = run_goldpath({"--version"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_EQ(v.out.rfind("goldpath 0.", 0), 0u) << v.out;
+  EXPECT_NE(v.out.find("commit "), std::string::npos) << v.out;
+}
+
+// --seed -1 draws a seed and records it: two runs differ, and a run with the
+// recorded seed repeats its tokens. Raw ids in, text out where the model has
+// a tokenizer.
+TEST(Cli, RandomSeedIsDrawnAndRecordedAndIdsGiveText) {
+  auto gen = [](const std::string& seed) {
+    return run_goldpath({"generate", "--model", "golden/models/tiny-llama", "--prompt-ids", "1,2,3", "--max-new-tokens",
+                         "12", "--temperature", "1.5", "--seed", seed, "--format", "json"});
+  };
+  const Ran a = gen("-1"), b = gen("-1");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  const uint64_t sa = ja["sampler"]["seed"], sb = jb["sampler"]["seed"];
+  EXPECT_NE(sa, sb);
+  EXPECT_NE(a.err.find("drew seed " + std::to_string(sa)), std::string::npos) << a.err;
+  const Ran again = gen(std::to_string(sa));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["generated_tokens"], ja["generated_tokens"]);
+  EXPECT_TRUE(ja.contains("text"));
+  const Ran t = run_goldpath({"generate", "--model", "golden/models/tiny-llama", "--prompt-ids", "1,2,3",
+                              "--max-new-tokens", "4"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(t.out, nlohmann::json::parse(run_goldpath({"generate", "--model", "golden/models/tiny-llama",
+                                                       "--prompt-ids", "1,2,3", "--max-new-tokens", "4", "--format",
+                                                       "json"}).out)["text"].get<std::string>() + "\n");
+}
+
+// A prompt too long for the context is one line, without the prompt printed first.
+TEST(Cli, RunWithAPromptPastTheContextIsOneLine) {
+  std::string ids = "1";
+  for (int i = 0; i < 200; i++) ids += ",2";
+  const Ran r = run_goldpath({"run", "--model", "golden/models/tiny-llama", "--prompt-ids", ids, "--backend", "reference"});
+  EXPECT_TRUE(fails_cleanly(r, "exceeds the model's context"));
+  EXPECT_EQ(r.out, "");
 }
 
 std::vector<int32_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
