@@ -102,6 +102,7 @@ std::string fmt_bytes(double b) {
 // ---------------------------------------------------------------- verify
 struct VerifyArgs {
   std::string model, golden, backend = "default", format = "table";
+  std::vector<std::string> require;  // --require-backend: fail unless each runs ("all": every one goldpath knows)
   bool verbose = false;
 };
 
@@ -118,7 +119,29 @@ int cmd_verify(const VerifyArgs& a) {
     files = manifest_golden_files(dir);  // model goldens and the tokenizer goldens
     GP_CHECK(!files.empty(), dir, "/MANIFEST.sha256 lists no golden files");
   }
-  const auto backends = select_backends(a.backend);
+  auto backends = select_backends(a.backend);
+  // backends that must run: a GPU CI box with a broken driver fails here, not green
+  const std::map<std::string, std::string> unavailable = unavailable_backends();
+  for (const std::string& req : a.require) {
+    std::vector<std::string> names;
+    if (req == "all") {
+      for (const std::string& b : available_backends()) names.push_back(b);
+      for (const auto& [b, why] : unavailable) names.push_back(b);
+    } else {
+      names.push_back(req);
+    }
+    for (const std::string& b : names) {
+      auto it = unavailable.find(b);
+      GP_CHECK(it == unavailable.end(), "--require-backend ", req, ": backend ", b, " is not available: ", it->second);
+      select_backends(b);  // an unknown name fails here, listing the known ones
+      if (std::find(backends.begin(), backends.end(), b) == backends.end()) backends.push_back(b);
+    }
+  }
+  // every backend that will not run, with why
+  std::map<std::string, std::string> not_run = unavailable;
+  for (const std::string& b : available_backends())
+    if (std::find(backends.begin(), backends.end(), b) == backends.end())
+      not_run[b] = "not selected by --backend " + a.backend + " (--backend all or --backend " + b + " runs it)";
   std::map<std::string, std::string> described;  // what each backend said of itself after its checks
   std::vector<CheckResult> all;
   for (const std::string& f : files) {
@@ -155,6 +178,7 @@ int cmd_verify(const VerifyArgs& a) {
                    {"max_abs_error", r.max_abs}, {"nmse", r.nmse}, {"tolerance", r.tol},
                    {"compared", r.compared}, {"pass", r.pass}, {"skipped", r.skipped}, {"detail", r.detail}});
     std::cout << j.dump(2) << "\n";
+    for (const auto& [b, why] : not_run) std::fprintf(stderr, "verify: not run: backend %s: %s\n", b.c_str(), why.c_str());
   } else {
     Table t({"model", "check", "backend", "max abs err", "NMSE", "tolerance", "result"});
     for (const auto& r : all) {
@@ -182,6 +206,7 @@ int cmd_verify(const VerifyArgs& a) {
       if (!r.pass) std::cout << "\nFAIL " << r.model << " " << r.check << " [" << r.backend << "]\n" << r.detail << "\n";
     for (const std::string& b : backends)
       std::cout << "backend " << (described.count(b) ? described[b] : backend_description(b)) << "\n";
+    for (const auto& [b, why] : not_run) std::cout << "not run: backend " << b << ": " << why << "\n";
     std::cout << (all.size() - failed - skipped) << " passed, " << skipped << " skipped, " << failed << " failed\n";
   }
   return failed ? 1 : 0;
@@ -639,6 +664,8 @@ int main_impl(int argc, char** argv) {
   v->add_option("--backend", va.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   v->add_option("--format", va.format)->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   v->add_flag("--verbose", va.verbose, "list every op case");
+  v->add_option("--require-backend", va.require,
+                "fail unless this backend is available and runs (repeatable; 'all': every backend goldpath knows)");
 
   GenerateArgs ga;
   auto* gcmd = app.add_subcommand("generate", "generate from token ids or text, streaming the text");

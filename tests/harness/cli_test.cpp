@@ -157,6 +157,28 @@ TEST(Cli, RunWithAPromptPastTheContextIsOneLine) {
   EXPECT_EQ(r.out, "");
 }
 
+// verify names every backend it did not run, and --require-backend fails
+// when a named one cannot run (a GPU CI box with a broken driver).
+TEST(Cli, VerifyListsBackendsNotRunAndRequireBackendFails) {
+  const Ran r = run_goldpath({"verify", "--model", "golden/models/tiny-phi3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // by default the simulated device is not run, and says so
+  EXPECT_NE(r.out.find("not run: backend cuda-sim: "), std::string::npos) << r.out;
+  // without a GPU (none in the build, or no device) cuda is listed as not run, and requiring it fails
+  if (r.out.find("not run: backend cuda: ") != std::string::npos) {
+    EXPECT_TRUE(fails_cleanly(run_goldpath({"verify", "--model", "golden/models/tiny-phi3", "--require-backend", "cuda"}),
+                              "--require-backend cuda: backend cuda is not available"));
+    EXPECT_TRUE(fails_cleanly(run_goldpath({"verify", "--model", "golden/models/tiny-phi3", "--require-backend", "all"}),
+                              "is not available"));
+  } else {
+    EXPECT_NE(r.out.find("backend cuda:"), std::string::npos) << r.out;  // it ran and described itself
+  }
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"verify", "--model", "golden/models/tiny-phi3", "--require-backend", "tpu"}),
+                            "tpu"));
+  const Ran ok = run_goldpath({"verify", "--model", "golden/models/tiny-phi3", "--require-backend", "reference"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
 std::vector<int32_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
 
 // generate --format json on a model's golden prompt gives its golden ids
