@@ -444,13 +444,6 @@ int64_t budget_bytes(const std::string& budget, const std::string& profile) {
   return 0;
 }
 
-std::string iso_utc_now() {
-  char ts[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return ts;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- ceilings

@@ -522,6 +522,8 @@ int cmd_run(const RunArgs& a) {
   opt.keep_logits = true;
   json record;
   record["kind"] = "run";
+  record["format_version"] = 1;
+  record["created_utc"] = iso_utc_now();
   record["model"] = {{"arg", a.model}, {"path", mpath}, {"format", model->format},
                      {"arch", arch_name(model->cfg.arch)}, {"weight_bytes", model->weight_bytes()}};
   record["prompt"] = spec.text;

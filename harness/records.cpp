@@ -93,6 +93,15 @@ std::string cpu_model() {
 
 }  // namespace
 
+std::string iso_utc_now() {
+  char ts[32];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return ts;
+}
+
 std::string goldpath_commit() {
   const std::string commit = run_cmd("git -C '" + repo_root() + "' rev-parse HEAD 2>/dev/null");
   return commit.empty() ? "unknown" : commit;

@@ -15,6 +15,8 @@ void write_file_atomic(const std::string& path, const std::string& text);
 const char* pending_temp_file() noexcept;
 // CPU model, cores, OS, compiler, build type, commit (when in a git checkout).
 nlohmann::json environment_json();
+// Now as 2026-12-04T23:40:00Z (records' created_utc).
+std::string iso_utc_now();
 // The commit of the source tree goldpath finds its data in (repo_root()), or "unknown".
 std::string goldpath_commit();
 // reports/runs/<UTC time>-<kind>-<pid>.json under the repository root (or under

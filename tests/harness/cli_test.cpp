@@ -221,6 +221,9 @@ TEST_F(Scratch, RunComparesWithTheGoldenAndWritesOneRecord) {
     EXPECT_TRUE(r["pass"].get<bool>());
     EXPECT_EQ(r["backends"][0]["backend"], "reference");
     EXPECT_TRUE(r["environment"].contains("cpu"));
+    EXPECT_EQ(r["kind"], "run");
+    EXPECT_EQ(r["format_version"], 1);
+    EXPECT_EQ(r["created_utc"].get<std::string>().size(), 20u) << r["created_utc"];
     if (r["compared_with"] == "golden") EXPECT_TRUE(r["backends"][0]["tokens_match"].get<bool>());
     else EXPECT_TRUE(r["backends"][0]["baseline"].get<bool>());
   }
