@@ -353,6 +353,102 @@ std::string metric_label(const json& r) {
   return m;
 }
 
+// One flat row per result, for tools (pandas, sqlite, jq): plain numbers in
+// the row's unit (bytes as integers, times as recorded), with the record's
+// model, GPU, commit and time on every row; absent values are empty (CSV) or
+// null. csv: RFC 4180 with a header; jsonl: one object per line; sql: a
+// CREATE TABLE IF NOT EXISTS then INSERTs, as llama-bench's -o sql.
+const std::vector<std::string> kFlatColumns = {
+    "created_utc", "commit",  "model",   "model_spec", "weight_dtype", "gpu",    "backend", "metric", "prompt_length",
+    "depth",       "unit",    "n",       "median",     "mean",         "stddev", "min",     "max",    "simulated"};
+
+std::vector<json> flat_rows(const json& rec) {
+  const json& env = rec.value("environment", json::object());
+  const json& model = rec.value("model", json::object());
+  const json gpu = env.value("gpu", json());
+  std::vector<json> out;
+  for (const json& r : rec["results"]) {
+    json f;
+    f["created_utc"] = rec.value("created_utc", json());
+    f["commit"] = env.value("commit", json());
+    f["model"] = model.value("name", json());
+    f["model_spec"] = model.value("spec", model.value("path", json()));
+    f["weight_dtype"] = model.value("weight_dtype", json());
+    f["gpu"] = gpu.is_object() ? gpu.value("name", json()) : json();
+    for (const char* k : {"backend", "metric", "prompt_length", "depth", "unit"}) f[k] = r.value(k, json());
+    f["n"] = r["samples"].size();
+    for (const char* k : {"median", "mean", "stddev", "min", "max"}) f[k] = r.value(k, json());
+    f["simulated"] = r.value("simulated", false);
+    out.push_back(f);
+  }
+  return out;
+}
+
+std::string flat_cell(const json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9g", v.get<double>());
+  return buf;
+}
+
+void print_flat(const json& rec, const std::string& format) {
+  const std::vector<json> rows = flat_rows(rec);
+  if (format == "jsonl") {
+    for (const json& f : rows) {
+      json o = json::object();
+      for (const std::string& c : kFlatColumns) o[c] = f[c];
+      std::cout << o.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    }
+    return;
+  }
+  if (format == "csv") {
+    auto cell = [](const std::string& x) {
+      if (x.find_first_of(",\"\n\r") == std::string::npos) return x;
+      std::string q = "\"";
+      for (char c : x) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return q + "\"";
+    };
+    for (size_t i = 0; i < kFlatColumns.size(); i++) std::cout << (i ? "," : "") << kFlatColumns[i];
+    std::cout << "\n";
+    for (const json& f : rows) {
+      for (size_t i = 0; i < kFlatColumns.size(); i++) std::cout << (i ? "," : "") << cell(flat_cell(f[kFlatColumns[i]]));
+      std::cout << "\n";
+    }
+    return;
+  }
+  // sql
+  auto type_of = [](const std::string& c) {
+    if (c == "prompt_length" || c == "depth" || c == "n" || c == "simulated") return "INTEGER";
+    if (c == "median" || c == "mean" || c == "stddev" || c == "min" || c == "max") return "REAL";
+    return "TEXT";
+  };
+  std::cout << "CREATE TABLE IF NOT EXISTS goldpath_bench (\n";
+  for (size_t i = 0; i < kFlatColumns.size(); i++)
+    std::cout << "  " << kFlatColumns[i] << " " << type_of(kFlatColumns[i]) << (i + 1 < kFlatColumns.size() ? ",\n" : "\n");
+  std::cout << ");\n";
+  for (const json& f : rows) {
+    std::cout << "INSERT INTO goldpath_bench (";
+    for (size_t i = 0; i < kFlatColumns.size(); i++) std::cout << (i ? ", " : "") << kFlatColumns[i];
+    std::cout << ") VALUES (";
+    for (size_t i = 0; i < kFlatColumns.size(); i++) {
+      const json& v = f[kFlatColumns[i]];
+      std::string x;
+      if (v.is_null()) x = "NULL";
+      else if (v.is_boolean()) x = v.get<bool>() ? "1" : "0";
+      else if (v.is_string()) {
+        x = "'";
+        for (char c : v.get<std::string>()) x += c == '\'' ? std::string("''") : std::string(1, c);
+        x += "'";
+      } else x = flat_cell(v);
+      std::cout << (i ? ", " : "") << x;
+    }
+    std::cout << ");\n";
+  }
+}
+
 void print_record(const json& rec, const std::string& format) {
   if (format == "json") {
     std::cout << rec.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
@@ -382,16 +478,8 @@ void print_record(const json& rec, const std::string& format) {
     }
     rows.push_back(row);
   }
-  if (format == "csv") {
-    auto cell = [](const std::string& s) {
-      return s.find_first_of(",\"") == std::string::npos ? s : "\"" + s + "\"";  // no quotes occur in these cells
-    };
-    for (size_t i = 0; i < head.size(); i++) std::cout << (i ? "," : "") << cell(head[i]);
-    std::cout << "\n";
-    for (const auto& r : rows) {
-      for (size_t i = 0; i < r.size(); i++) std::cout << (i ? "," : "") << cell(r[i] == "-" ? "" : r[i]);
-      std::cout << "\n";
-    }
+  if (format == "csv" || format == "jsonl" || format == "sql") {
+    print_flat(rec, format);
     return;
   }
   if (format == "md") {
@@ -522,7 +610,11 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& a) {
   b->add_option("--repetitions", a.repetitions, "timed repetitions (default: 5, the fewest with which compare's U test can decide at alpha 0.05 with margin)")
       ->check(at_least(1, true));
   b->add_option("--warmup", a.warmup, "untimed runs before them (default: 1)")->check(at_least(0, true));
-  b->add_option("--format", a.format)->check(CLI::IsMember({"table", "json", "csv", "md"}))->capture_default_str();
+  b->add_option("--format", a.format,
+                "table, json (the record), csv, jsonl or sql (one flat row per result: plain numbers in the row's unit, "
+                "with model, GPU, commit and time), md")
+      ->check(CLI::IsMember({"table", "json", "csv", "jsonl", "sql", "md"}))
+      ->capture_default_str();
   b->add_option("--vram-budget", a.vram_budget,
                 "refuse, before generating or allocating, a model and context whose memory plan exceeds this (e.g. 8GiB, 16G)");
   b->add_option("--profile", a.profile,

@@ -5,7 +5,10 @@
 // the ceilings a record is held to, per profile and backend.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <sstream>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -279,12 +282,78 @@ TEST_F(Scratch, TableCsvAndMarkdownFormats) {
                                 "--prompt-lengths", "4", "--depths", "0", "--gen-tokens", "2", "--format", f},
                                {{"GOLDPATH_RUNS_DIR", dir_.string()}});
     ASSERT_EQ(r.exit_code, 0) << f << ": " << r.err;
-    const std::string head = std::string(f) == "csv" ? "backend,metric,prompt,depth,median,stddev,unit,n"
+    const std::string head = std::string(f) == "csv" ? "created_utc,commit,model,model_spec,weight_dtype,gpu,backend,metric"
                              : std::string(f) == "md" ? "| backend | metric |"
                                                       : "backend    metric";
     EXPECT_EQ(r.out.rfind(head, 0), 0u) << f << ":\n" << r.out;
     EXPECT_NE(r.out.find("decode_tokens_per_s"), std::string::npos);
   }
+}
+
+// CSV, JSONL and SQL rows are plain numbers in their unit (bytes whole, no
+// "MiB"; full precision), with model, backend and commit on every row.
+TEST_F(Scratch, FlatFormatsArePlainNumbersWithModelBackendAndCommit) {
+  auto bench = [&](const char* f) {
+    return run_goldpath({"bench", "--model", "synthetic:tiny", "--repetitions", "2", "--warmup", "0", "--prompt-lengths",
+                         "4", "--depths", "0", "--gen-tokens", "2", "--format", f},
+                        {{"GOLDPATH_RUNS_DIR", dir_.string()}});
+  };
+  const Ran c = bench("csv");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  std::istringstream lines(c.out);
+  std::string header, line;
+  std::getline(lines, header);
+  auto split = [](const std::string& l) {
+    std::vector<std::string> v;
+    std::string cur;
+    for (char ch : l) {
+      if (ch == ',') v.push_back(cur), cur.clear();
+      else cur += ch;
+    }
+    v.push_back(cur);
+    return v;
+  };
+  const std::vector<std::string> cols = split(header);
+  auto col = [&](const char* name) { return (size_t)(std::find(cols.begin(), cols.end(), name) - cols.begin()); };
+  ASSERT_LT(col("median"), cols.size());
+  int rows = 0, memory = 0;
+  while (std::getline(lines, line)) {
+    const std::vector<std::string> v = split(line);
+    ASSERT_EQ(v.size(), cols.size()) << line;
+    rows++;
+    EXPECT_EQ(v[col("model_spec")], "synthetic:tiny") << line;
+    EXPECT_EQ(v[col("backend")], "reference") << line;
+    EXPECT_FALSE(v[col("commit")].empty()) << line;
+    const std::string& med = v[col("median")];
+    if (med.empty()) continue;  // a metric that could not be measured
+    char* end = nullptr;
+    std::strtod(med.c_str(), &end);
+    EXPECT_EQ(*end, 0) << "median '" << med << "' is not a plain number: " << line;
+    if (v[col("metric")] == "peak_memory_bytes") {
+      memory++;
+      EXPECT_EQ(v[col("unit")], "bytes");
+      EXPECT_EQ(med.find_first_not_of("0123456789"), std::string::npos) << med;
+    }
+  }
+  EXPECT_GT(rows, 3);
+  EXPECT_EQ(memory, 1);
+  const Ran j = bench("jsonl");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  std::istringstream jl(j.out);
+  int jrows = 0;
+  while (std::getline(jl, line)) {
+    const auto o = nlohmann::json::parse(line);
+    EXPECT_EQ(o["model_spec"], "synthetic:tiny");
+    EXPECT_TRUE(o["median"].is_number() || o["median"].is_null()) << line;
+    jrows++;
+  }
+  EXPECT_EQ(jrows, rows);
+  const Ran q = bench("sql");
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.out.rfind("CREATE TABLE IF NOT EXISTS goldpath_bench (", 0), 0u) << q.out;
+  size_t inserts = 0;
+  for (size_t p = q.out.find("INSERT INTO goldpath_bench"); p != std::string::npos; p = q.out.find("INSERT INTO", p + 1)) inserts++;
+  EXPECT_EQ(inserts, (size_t)rows);
 }
 
 }  // namespace
