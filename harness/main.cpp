@@ -35,6 +35,8 @@
 #include "harness/bench.h"
 #include "harness/cli_checks.h"
 #include "harness/compare.h"
+#include "harness/info.h"
+#include "harness/perplexity.h"
 #include "harness/report.h"
 #include "harness/records.h"
 #include "harness/table.h"
@@ -704,6 +706,10 @@ int main_impl(int argc, char** argv) {
   auto* ccmd = add_compare_command(app, ca);
   ReportArgs rpa;
   auto* rpcmd = add_report_command(app, rpa);
+  PerplexityArgs ppa;
+  auto* ppcmd = add_perplexity_command(app, ppa);
+  InfoArgs ia;
+  auto* icmd = add_info_command(app, ia);
 
   TokenizeArgs ta;
   auto* tcmd = app.add_subcommand("tokenize", "text to token ids");
@@ -732,6 +738,10 @@ int main_impl(int argc, char** argv) {
   // the first word that is not an option names the command
   int first = 1;
   while (first < argc && argv[first][0] == '-') first += std::string(argv[first]) == "--max-host-memory" ? 2 : 1;
+  if (first == argc) {  // `goldpath --list-backends`, as `goldpath info --list-backends`
+    for (int i = 1; i < argc; i++)
+      if (std::string(argv[i]) == "--list-backends") return print_backends("table");
+  }
   if (first < argc) {
     const std::string word = argv[first];
     if (word == "help") {  // `goldpath help [COMMAND]`, as git and cargo users type it
@@ -785,6 +795,8 @@ int main_impl(int argc, char** argv) {
   if (bcmd->parsed()) return cmd_bench(ba);
   if (ccmd->parsed()) return cmd_compare(ca);
   if (rpcmd->parsed()) return cmd_report(rpa);
+  if (ppcmd->parsed()) return cmd_perplexity(ppa);
+  if (icmd->parsed()) return cmd_info(ia);
   if (tcmd->parsed()) return cmd_tokenize(ta);
   if (dcmd->parsed()) return cmd_detokenize(da);
   return 2;
