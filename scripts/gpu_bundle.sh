@@ -1,113 +1,121 @@
 #!/usr/bin/env bash
-# gpu_bundle.sh: prepares, on a machine with apt and a network, what the GPU
-# check (scripts/gpu_check.sh) needs on a bare GPU machine that has the CUDA
-# toolkit, CMake, ninja and python3 but no apt and no network.
+# gpu_bundle.sh: for a GPU machine without network or apt, prepares what the
+# GPU check (scripts/gpu_check.sh) would otherwise install or download there.
+# Run it on a Debian/Ubuntu x86-64 machine with apt and a network, of the same
+# release as the GPU machine (or an older one: the bundle's libraries need its
+# glibc), then carry the results into the GPU machine's checkout. A GPU machine
+# that has the packages scripts/setup.sh names, or can install them, needs none
+# of this.
 #
-#   bash scripts/gpu_bundle.sh            # .gpu-deps/: the Debian packages the build needs
-#   bash scripts/gpu_bundle.sh --model    # .gpu-model/: the default model in parts, and a plan
+#   bash scripts/gpu_bundle.sh                          # .gpu-deps.tar.gz: the Debian packages the build needs
+#   bash scripts/gpu_bundle.sh --model                  # .gpu-model/: the default model, one file
+#   bash scripts/gpu_bundle.sh --model --max-part-size 60MiB   # .gpu-model/: the model in parts of at most 60 MiB
 #
-# .gpu-deps/ holds the packages (HDF5 C/C++, Eigen3, nlohmann-json, CLI11,
-# OpenSSL, PCRE2, GoogleTest, Google Benchmark, pkgconf) fetched with
-# `apt-get download` and unpacked with `dpkg -x` into .gpu-deps/root/, plus
-# every shared library they load (found with ldd, closed transitively), minus
-# glibc, libgcc and libstdc++; docs, man pages and unused static libraries are
-# dropped. cuDNN headers are copied when this machine has them (the GPU
-# machine's cuDNN libraries come from its own python packages), and the cuDNN
-# frontend headers (scripts/fetch_cudnn_frontend.sh) go to
-# .gpu-deps/cudnn_frontend/include. The GPU check exposes a bundled library
-# only when that machine lacks its soname.
+# --max-part-size SIZE: bytes, or with K/M/G (also KiB/MiB/GiB: powers of 1024)
+# or KB/MB/GB (powers of 1000); default: no split. Parts are named
+# NAME.partK-of-N; gpu_check.sh joins them and checks sha256 against
+# scripts/default_model.sha256. Parts that travel one at a time are kept on the
+# GPU machine by `bash scripts/gpu_check.sh --stash-model` (in
+# ~/.cache/goldpath/) until all are there.
 #
-# The default model (98 MB) is more than one device call carries (64 MiB with
-# the working tree), so --model splits it into parts sized from the measured
-# working tree and bundle, and prints which call carries what: each call
-# stashes its part in ~/.cache/goldpath/ there; the last one joins them and
-# checks sha256 against scripts/default_model.sha256.
+# .gpu-deps/ (packed as .gpu-deps.tar.gz) holds the packages (HDF5 C/C++,
+# Eigen3, nlohmann-json, CLI11, OpenSSL, PCRE2, GoogleTest, Google Benchmark,
+# pkgconf) fetched with `apt-get download` and unpacked with `dpkg -x` into
+# .gpu-deps/root/, plus every shared library they load (found with ldd, closed
+# transitively), minus glibc, libgcc and libstdc++; docs, man pages and unused
+# static libraries are dropped. cuDNN headers are copied when this machine has
+# them (the GPU machine's cuDNN libraries come from its system or its python
+# package nvidia-cudnn), and the cuDNN frontend headers
+# (scripts/fetch_cudnn_frontend.sh) go to .gpu-deps/cudnn_frontend/include.
+# The GPU check exposes a bundled library only where that machine lacks its
+# soname.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 deps="$root/.gpu-deps"
 tarball="$root/.gpu-deps.tar.gz"
 model_dir="$root/.gpu-model"
 model_name="SmolLM2-135M-Instruct.Q4_1.gguf"
-carry_limit=$((64 * 1024 * 1024))
-carry_margin=$((2 * 1024 * 1024))  # headroom for files written between now and the call
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
   exit "${1:-0}"
-}
-
-mode=deps
-case "${1:-}" in
-  "") ;;
-  --model) mode=model ;;
-  -h | --help) usage 0 ;;
-  *) echo "gpu_bundle.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
-esac
-
-# bytes that travel with every call: tracked files plus untracked files that
-# git does not ignore (what the device tool copies), without carried paths
-tree_bytes() {
-  (cd "$root" && git ls-files -z --cached --others --exclude-standard |
-    xargs -0 -r stat -c %s -- 2>/dev/null | awk '{s += $1} END {print s + 0}')
 }
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 dir_bytes() { du -sb "$1" | cut -f1; }
+# bytes SIZE: "62914560", "60MiB", "60M", "60MB", "1.5GiB" -> bytes (empty when not a size)
+bytes() {
+  awk -v s="$1" 'BEGIN {
+    if (!match(s, /^[0-9]+(\.[0-9]+)?/)) exit
+    n = substr(s, 1, RLENGTH); u = toupper(substr(s, RLENGTH + 1)); sub(/^ +/, "", u)
+    if (u == "" || u == "B") m = 1
+    else if (u == "K" || u == "KIB") m = 1024
+    else if (u == "M" || u == "MIB") m = 1024 ^ 2
+    else if (u == "G" || u == "GIB") m = 1024 ^ 3
+    else if (u == "KB") m = 1000
+    else if (u == "MB") m = 1000 ^ 2
+    else if (u == "GB") m = 1000 ^ 3
+    else exit
+    printf "%.0f\n", n * m
+  }'
+}
 
-# ---------------------------------------------------------------- model parts
+mode=deps max_part=0
+while (($#)); do
+  case "$1" in
+    --model) mode=model ;;
+    --max-part-size)
+      (($# >= 2)) || { echo "gpu_bundle.sh: --max-part-size needs a size, e.g. 60MiB" >&2; exit 2; }
+      max_part=$(bytes "$2")
+      if [[ -z "$max_part" ]] || ((max_part < 1048576)); then
+        echo "gpu_bundle.sh: --max-part-size '$2': want a size of at least 1 MiB, e.g. 60MiB" >&2
+        exit 2
+      fi
+      shift ;;
+    -h | --help) usage 0 ;;
+    *) echo "gpu_bundle.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
+  esac
+  shift
+done
+
+# ---------------------------------------------------------------- the model
 if [[ "$mode" == model ]]; then
   bash "$root/scripts/fetch_model.sh"
   src="$root/models/$model_name"
   sha="$(cat "$root/scripts/default_model.sha256")"
   echo "$sha  $src" | sha256sum -c --status || { echo "gpu_bundle.sh: $src does not match scripts/default_model.sha256" >&2; exit 1; }
-  tree=$(tree_bytes)
-  bundle=0
-  [[ -f "$tarball" ]] && bundle=$(stat -c %s "$tarball")
-  size=$(stat -c %s "$src")
-  budget=$((carry_limit - carry_margin - tree))
-  room_last=$((budget - bundle))  # the last call carries the deps tarball too
-  ((room_last > 0)) || { echo "gpu_bundle.sh: the working tree and .gpu-deps.tar.gz leave no room for the model" >&2; exit 1; }
-  # the first parts as large as a call allows, the last one small enough to
-  # travel beside the deps tarball in the call that runs the check
-  if ((size <= room_last)); then
-    part=$size
-  else
-    first=$(((size - room_last + budget - 1) / budget))  # how many full-size parts
-    part=$(((size - room_last + first - 1) / first))
-    ((part >= (size + first) / (first + 1))) || part=$(((size + first) / (first + 1)))
-  fi
-  n=$(((size + part - 1) / part))
+  size=$(stat -L -c %s "$src")
   rm -rf "$model_dir"
   mkdir -p "$model_dir"
-  # parts are named NAME.partK-of-N so the check knows when it has them all
-  split -b "$part" -d -a 2 "$src" "$model_dir/$model_name.tmp"
-  names=()
-  for f in "$model_dir/$model_name".tmp*; do
-    k=$((10#${f##*.tmp} + 1))
-    mv "$f" "$model_dir/$model_name.part$k-of-$n"
-    names+=(".gpu-model/$model_name.part$k-of-$n")
-  done
-  echo "model: $(mib "$size") in $n parts of at most $(mib "$part"); working tree $(mib "$tree"), .gpu-deps $(mib "$bundle")"
-  echo "device calls, back to back (a machine stays warm about 30 s; a fresh one has lost the earlier parts):"
-  over=0
-  for ((k = 0; k < n; k++)); do
-    travels=$((tree + $(stat -c %s "$root/${names[$k]}")))
-    if ((k < n - 1)); then
-      echo "  call $((k + 1)): carry [\"${names[$k]}\"]  command: bash scripts/gpu_check.sh --stash-model"
-    else
-      travels=$((travels + bundle))
-      echo "  call $n: carry [\".gpu-deps.tar.gz\", \"${names[$k]}\"]  command: bash scripts/gpu_check.sh"
-    fi
-    echo "          travels: $(mib "$travels")"
-    ((travels <= carry_limit)) || { echo "gpu_bundle.sh: call $((k + 1)) is over 64 MiB" >&2; over=1; }
-  done
-  exit "$over"
+  if ((max_part == 0 || size <= max_part)); then
+    cp -L "$src" "$model_dir/$model_name"
+    echo "gpu_bundle.sh: .gpu-model/$model_name: $(mib "$size"), one file"
+  else
+    # N parts of nearly equal size, none over the limit
+    n=$(((size + max_part - 1) / max_part))
+    part=$(((size + n - 1) / n))
+    digits=${#n}
+    ((digits >= 2)) || digits=2
+    split -b "$part" -d -a "$digits" "$src" "$model_dir/$model_name.tmp"
+    for f in "$model_dir/$model_name".tmp*; do
+      k=$((10#${f##*.tmp} + 1))
+      mv "$f" "$model_dir/$model_name.part$k-of-$n"
+    done
+    echo "gpu_bundle.sh: .gpu-model/: $model_name ($(mib "$size")) in $n parts of at most $(mib "$part"):"
+    for ((k = 1; k <= n; k++)); do echo "  .gpu-model/$model_name.part$k-of-$n"; done
+    echo "parts carried one at a time: with each in the GPU machine's .gpu-model/, run"
+    echo "  bash scripts/gpu_check.sh --stash-model   # keeps it in ~/.cache/goldpath/; the check joins them all"
+  fi
+  echo "next: carry .gpu-model/ into the GPU machine's checkout; there: bash scripts/gpu_check.sh"
+  exit 0
 fi
 
 # --------------------------------------------------------------- deps bundle
-command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
-  { echo "gpu_bundle.sh: needs apt-get and dpkg-deb (Debian/Ubuntu)" >&2; exit 1; }
+if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+  echo "gpu_bundle.sh: needs apt-get and dpkg-deb (Debian/Ubuntu)" >&2
+  exit 1
+fi
 arch="$(dpkg --print-architecture)"
-[[ "$arch" == amd64 ]] || { echo "gpu_bundle.sh: the GPU machine is x86-64; this machine is $arch" >&2; exit 1; }
+[[ "$arch" == amd64 ]] || { echo "gpu_bundle.sh: the bundle is for x86-64 (x86_64-linux-gnu) GPU machines; this machine is $arch" >&2; exit 1; }
 multiarch="x86_64-linux-gnu"
 
 # headers, CMake configs, pkg-config files and link-time symlinks
@@ -212,6 +220,7 @@ mv "$stage" "$deps/root"
 mv "$work/cudnn_frontend" "$deps/cudnn_frontend"
 sort "$work/manifest" >"$deps/PACKAGES"
 {
+  # shellcheck disable=SC1091
   echo "made: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "commit: $(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
   echo "dirty: $([[ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]] && echo yes || echo no)"
@@ -222,8 +231,12 @@ sort "$work/manifest" >"$deps/PACKAGES"
 
 # what travels: one gzip tarball (a third of the unpacked size)
 tar -C "$deps" -czf "$tarball.tmp" . && mv -f "$tarball.tmp" "$tarball"
-tree=$(tree_bytes)
 bundle=$(stat -c %s "$tarball")
 echo "gpu_bundle.sh: $deps: $(wc -l <"$deps/PACKAGES") packages, $(mib "$(dir_bytes "$deps")") unpacked"
-echo "gpu_bundle.sh: $tarball: $(mib "$bundle"); working tree $(mib "$tree") + tarball = $(mib $((tree + bundle))) of the 64 MiB a call carries"
-echo "next: carry [\".gpu-deps.tar.gz\"], command: bash scripts/gpu_check.sh   (bash scripts/gpu_bundle.sh --model for the default model)"
+echo "gpu_bundle.sh: $tarball: $(mib "$bundle")"
+if ((max_part && bundle > max_part)); then
+  echo "gpu_bundle.sh: note: .gpu-deps.tar.gz is over --max-part-size; split it (split -b SIZE) and join the parts" \
+    "with cat into .gpu-deps.tar.gz on the GPU machine" >&2
+fi
+echo "next: carry .gpu-deps.tar.gz into the GPU machine's checkout; there: bash scripts/gpu_check.sh" \
+  "(bash scripts/gpu_bundle.sh --model for the default model)"
