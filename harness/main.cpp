@@ -36,6 +36,7 @@
 #include "harness/cli_checks.h"
 #include "harness/compare.h"
 #include "harness/info.h"
+#include "harness/ops_cmd.h"
 #include "harness/perplexity.h"
 #include "harness/report.h"
 #include "harness/records.h"
@@ -710,6 +711,8 @@ int main_impl(int argc, char** argv) {
   auto* ppcmd = add_perplexity_command(app, ppa);
   InfoArgs ia;
   auto* icmd = add_info_command(app, ia);
+  OpsArgs oa;
+  auto* ocmd = add_ops_command(app, oa);
 
   TokenizeArgs ta;
   auto* tcmd = app.add_subcommand("tokenize", "text to token ids");
@@ -797,6 +800,7 @@ int main_impl(int argc, char** argv) {
   if (rpcmd->parsed()) return cmd_report(rpa);
   if (ppcmd->parsed()) return cmd_perplexity(ppa);
   if (icmd->parsed()) return cmd_info(ia);
+  if (ocmd->parsed()) return cmd_ops(oa);
   if (tcmd->parsed()) return cmd_tokenize(ta);
   if (dcmd->parsed()) return cmd_detokenize(da);
   return 2;
