@@ -18,6 +18,7 @@
 #include "core/model.h"
 #include "core/sampler.h"
 #include "harness/backends.h"
+#include "harness/verify.h"
 
 namespace {
 
@@ -27,11 +28,11 @@ struct BenchModel {
   std::vector<int> depths;
 };
 
-// label -> spec; the golden models are paths under the source folder
+// label -> spec; the golden models are paths in goldpath's data folder (harness/verify.h: repo_root)
 const std::vector<BenchModel>& bench_models() {
   static const std::vector<BenchModel> m = {
-      {"tiny-llama", std::string(GOLDPATH_SOURCE_DIR) + "/golden/models/tiny-llama", 64, 16, {0, 64}},
-      {"tiny-phi3", std::string(GOLDPATH_SOURCE_DIR) + "/golden/models/tiny-phi3", 64, 16, {0, 64}},
+      {"tiny-llama", "golden/models/tiny-llama", 64, 16, {0, 64}},
+      {"tiny-phi3", "golden/models/tiny-phi3", 64, 16, {0, 64}},
       {"synthetic-tiny-q4_0", "synthetic:tiny:q4_0", 64, 16, {0, 64}},
       {"synthetic-smollm2-135m-q4_1", "synthetic:smollm2-135m:q4_1", 64, 8, {0, 256}},
   };
@@ -42,7 +43,7 @@ const std::vector<BenchModel>& bench_models() {
 const gp::Model& model(const std::string& spec) {
   static std::map<std::string, std::unique_ptr<gp::Model>> cache;
   auto& m = cache[spec];
-  if (!m) m = gp::load_model(spec);
+  if (!m) m = gp::load_model(gp::resolve_model(spec));
   return *m;
 }
 

@@ -102,8 +102,20 @@ std::string iso_utc_now() {
   return ts;
 }
 
+namespace {
+// the data folder, or "" where there is none (an installed binary has no git either)
+std::string root_or_empty() {
+  try {
+    return repo_root();
+  } catch (const Error&) {
+    return "";
+  }
+}
+}  // namespace
+
 std::string goldpath_commit() {
-  const std::string commit = run_cmd("git -C '" + repo_root() + "' rev-parse HEAD 2>/dev/null");
+  const std::string root = root_or_empty();
+  const std::string commit = root.empty() ? "" : run_cmd("git -C '" + root + "' rev-parse HEAD 2>/dev/null");
   return commit.empty() ? "unknown" : commit;
 }
 
@@ -118,7 +130,9 @@ nlohmann::json environment_json() {
   e["build_type"] = GOLDPATH_BUILD_TYPE;
 #endif
   e["commit"] = goldpath_commit();
-  const std::string dirty = run_cmd("git -C '" + repo_root() + "' status --porcelain --untracked-files=no 2>/dev/null");
+  const std::string root = root_or_empty();
+  const std::string dirty =
+      root.empty() ? "" : run_cmd("git -C '" + root + "' status --porcelain --untracked-files=no 2>/dev/null");
   e["dirty"] = !dirty.empty();
   return e;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 
 #include "core/error.h"
@@ -18,9 +19,6 @@
 #include "core/tolerance.h"
 #include "harness/backends.h"
 
-#ifndef GOLDPATH_SOURCE_DIR
-#define GOLDPATH_SOURCE_DIR "."
-#endif
 
 namespace gp {
 namespace {
@@ -108,9 +106,45 @@ class Capture : public ActivationSink {
 
 }  // namespace
 
+namespace {
+
+bool holds_data(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(dir / "golden" / "MANIFEST.sha256", ec);
+}
+
+std::string find_root() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("GOLDPATH_ROOT"); env && *env) {
+    GP_CHECK(holds_data(env), "GOLDPATH_ROOT=", env, " holds no golden/MANIFEST.sha256: point it at goldpath's folder");
+    return env;
+  }
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  GP_CHECK(!ec, "cannot find goldpath's data: /proc/self/exe is unreadable (", ec.message(), "); set GOLDPATH_ROOT");
+  std::string looked;
+  for (fs::path d = exe.parent_path(); !d.empty(); d = d.parent_path()) {
+    if (holds_data(d)) return d.string();
+    if (holds_data(d / "share" / "goldpath")) return (d / "share" / "goldpath").string();  // installed: <prefix>/bin
+    if (d == d.parent_path()) break;
+  }
+  fail("cannot find goldpath's data (golden/MANIFEST.sha256) in a folder above the binary ", exe.string(),
+       " or in <prefix>/share/goldpath; set GOLDPATH_ROOT to goldpath's folder");
+}
+
+}  // namespace
+
 std::string repo_root() {
-  const char* env = std::getenv("GOLDPATH_ROOT");
-  return env && *env ? env : GOLDPATH_SOURCE_DIR;
+  // found once: a failure is thrown again on every call, with the same message
+  static const std::pair<std::string, std::string> root = [] {
+    try {
+      return std::make_pair(find_root(), std::string());
+    } catch (const Error& e) {
+      return std::make_pair(std::string(), std::string(e.what()));
+    }
+  }();
+  if (!root.second.empty()) fail(root.second);
+  return root.first;
 }
 
 std::string resolve_model(const std::string& arg) {

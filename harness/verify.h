@@ -27,8 +27,12 @@ struct CheckResult {
   std::string detail;   // on failure: the story in a few lines
 };
 
-// Repository root (for golden/ and models/): $GOLDPATH_ROOT, else the source
-// folder this binary was built from.
+// goldpath's data folder (golden/, models/, reports/, scripts/): $GOLDPATH_ROOT
+// when set (it must hold golden/MANIFEST.sha256), else found from the running
+// binary: the nearest folder above it that holds golden/MANIFEST.sha256 (a
+// binary in build/ of a checkout), or <prefix>/share/goldpath for a binary
+// installed in <prefix>/bin (cmake --install). Never the folder the binary
+// was configured from. Throws gp::Error saying where it looked.
 std::string repo_root();
 // "default" -> the SmolLM2 GGUF fetched by scripts/fetch_model.sh; a path
 // relative to the repository root (as golden files name their models) or to

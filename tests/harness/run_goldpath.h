@@ -28,9 +28,9 @@ inline std::string slurp(const std::string& p) {
   return ss.str();
 }
 
-// env: variables set for the child only
-inline Ran run_goldpath(const std::vector<std::string>& args,
-                        const std::vector<std::pair<std::string, std::string>>& env = {}) {
+// exe: the program to run; env: variables set for the child only
+inline Ran run_program(const std::string& exe, const std::vector<std::string>& args,
+                       const std::vector<std::pair<std::string, std::string>>& env = {}) {
   static int seq = 0;
   const std::string base = (std::filesystem::temp_directory_path() / ("gp_cli_" + std::to_string(::getpid()) + "_" + std::to_string(seq++))).string();
   const std::string out = base + ".out", err = base + ".err";
@@ -40,10 +40,10 @@ inline Ran run_goldpath(const std::vector<std::string>& args,
     std::freopen(out.c_str(), "w", stdout);
     std::freopen(err.c_str(), "w", stderr);
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(GOLDPATH_EXE));
+    argv.push_back(const_cast<char*>(exe.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execv(GOLDPATH_EXE, argv.data());
+    ::execv(exe.c_str(), argv.data());
     ::_exit(127);
   }
   int st = 0;
@@ -56,6 +56,11 @@ inline Ran run_goldpath(const std::vector<std::string>& args,
   std::filesystem::remove(out);
   std::filesystem::remove(err);
   return r;
+}
+
+inline Ran run_goldpath(const std::vector<std::string>& args,
+                        const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  return run_program(GOLDPATH_EXE, args, env);
 }
 
 // A clean failure: exit code != 0, no signal, exactly one line on stderr that
