@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -105,11 +106,17 @@ std::string fmt_bytes(double b) {
 // ---------------------------------------------------------------- verify
 struct VerifyArgs {
   std::string model, golden, backend = "default", format = "table";
+  std::string junit;  // --junit FILE: JUnit XML beside any --format
   std::vector<std::string> require;  // --require-backend: fail unless each runs ("all": every one goldpath knows)
   bool verbose = false;
 };
 
 int cmd_verify(const VerifyArgs& a) {
+  if (!a.junit.empty()) {  // before any check runs: a report that cannot be written fails now
+    const std::filesystem::path parent = std::filesystem::absolute(a.junit).parent_path();
+    GP_CHECK(std::filesystem::is_directory(parent), "--junit ", a.junit, ": folder ", parent.string(), " does not exist");
+    GP_CHECK(!std::filesystem::is_directory(a.junit), "--junit ", a.junit, " is a folder");
+  }
   const std::string dir = repo_root() + "/golden";
   std::vector<std::string> files;
   if (!a.golden.empty()) {
@@ -174,7 +181,11 @@ int cmd_verify(const VerifyArgs& a) {
   }
   int failed = 0, skipped = 0;
   for (const auto& r : all) failed += !r.pass, skipped += r.skipped;
-  if (a.format == "json") {
+  if (!a.junit.empty()) write_file_atomic(a.junit, verify_junit_xml(all, not_run));
+  if (a.format == "junit") {
+    std::cout << verify_junit_xml(all, not_run);
+    for (const auto& [b, why] : not_run) std::fprintf(stderr, "verify: not run: backend %s: %s\n", b.c_str(), why.c_str());
+  } else if (a.format == "json") {
     json j = json::array();
     for (const auto& r : all)
       j.push_back({{"model", r.model}, {"check", r.check}, {"backend", r.backend}, {"worst", r.worst},
@@ -667,7 +678,10 @@ int main_impl(int argc, char** argv) {
   v->add_option("--model", va.model, "check only this model's golden (a GGUF, a HF folder, or 'default')");
   v->add_option("--golden", va.golden, "check this golden file");
   v->add_option("--backend", va.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
-  v->add_option("--format", va.format)->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  v->add_option("--format", va.format, "table, json, or junit (JUnit XML for CI test reports)")
+      ->check(CLI::IsMember({"table", "json", "junit"}))
+      ->capture_default_str();
+  v->add_option("--junit", va.junit, "also write JUnit XML to this file (written whole, or not at all)");
   v->add_flag("--verbose", va.verbose, "list every op case");
   v->add_option("--require-backend", va.require,
                 "fail unless this backend is available and runs (repeatable; 'all': every backend goldpath knows)");

@@ -108,6 +108,79 @@ class Capture : public ActivationSink {
 
 namespace {
 
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      case '\n': case '\t': case '\r': out += (char)c; break;
+      default:
+        if (c < 0x20) out += "?";  // not allowed in XML 1.0
+        else out += (char)c;
+    }
+  }
+  return out;
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+std::string verify_junit_xml(const std::vector<CheckResult>& results, const std::map<std::string, std::string>& not_run) {
+  // suites in first-seen order
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const CheckResult*>> suites;
+  for (const CheckResult& r : results) {
+    const std::string name = r.model + " [" + r.backend + "]";
+    if (!suites.count(name)) order.push_back(name);
+    suites[name].push_back(&r);
+  }
+  int tests = 0, failures = 0, skipped = 0;
+  std::string body;
+  for (const std::string& name : order) {
+    int f = 0, s = 0;
+    std::string cases;
+    for (const CheckResult* r : suites[name]) {
+      f += !r->pass;
+      s += r->skipped;
+      cases += "    <testcase classname=\"" + xml_escape("verify." + r->model + "." + r->backend) + "\" name=\"" +
+               xml_escape(r->check) + "\" time=\"0\">";
+      if (!r->pass)
+        cases += "\n      <failure message=\"" + xml_escape(first_line(r->detail)) + "\">" + xml_escape(r->detail) +
+                 "</failure>\n    ";
+      else if (r->skipped)
+        cases += "<skipped message=\"" + xml_escape(first_line(r->detail)) + "\"/>";
+      else
+        cases += "<system-out>" + xml_escape(str("max abs error ", r->max_abs, ", NMSE ", r->nmse, ", tolerance ", r->tol,
+                                                 ", ", r->compared, " compared; worst: ", r->worst)) +
+                 "</system-out>";
+      cases += "</testcase>\n";
+    }
+    body += "  <testsuite name=\"" + xml_escape(name) + "\" tests=\"" + std::to_string(suites[name].size()) +
+            "\" failures=\"" + std::to_string(f) + "\" errors=\"0\" skipped=\"" + std::to_string(s) + "\">\n" + cases +
+            "  </testsuite>\n";
+    tests += (int)suites[name].size(), failures += f, skipped += s;
+  }
+  if (!not_run.empty()) {
+    body += "  <testsuite name=\"backends not run\" tests=\"" + std::to_string(not_run.size()) +
+            "\" failures=\"0\" errors=\"0\" skipped=\"" + std::to_string(not_run.size()) + "\">\n";
+    for (const auto& [b, why] : not_run)
+      body += "    <testcase classname=\"verify.backends\" name=\"" + xml_escape(b) + "\" time=\"0\"><skipped message=\"" +
+              xml_escape(why) + "\"/></testcase>\n";
+    body += "  </testsuite>\n";
+    tests += (int)not_run.size(), skipped += (int)not_run.size();
+  }
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"goldpath verify\" tests=\"" +
+         std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\" skipped=\"" +
+         std::to_string(skipped) + "\">\n" + body + "</testsuites>\n";
+}
+
+namespace {
+
 bool holds_data(const std::filesystem::path& dir) {
   std::error_code ec;
   return std::filesystem::is_regular_file(dir / "golden" / "MANIFEST.sha256", ec);

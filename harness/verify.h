@@ -27,6 +27,13 @@ struct CheckResult {
   std::string detail;   // on failure: the story in a few lines
 };
 
+// JUnit XML of verify's results, as CI systems read it (Jenkins, GitLab,
+// GitHub test reporters): one testsuite per model and backend, one testcase
+// per check (failure with the story, skipped with the reason), and a
+// skipped testcase for every backend that did not run, with why.
+std::string verify_junit_xml(const std::vector<CheckResult>& results,
+                             const std::map<std::string, std::string>& not_run);
+
 // goldpath's data folder (golden/, models/, reports/, scripts/): $GOLDPATH_ROOT
 // when set (it must hold golden/MANIFEST.sha256), else found from the running
 // binary: the nearest folder above it that holds golden/MANIFEST.sha256 (a

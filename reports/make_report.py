@@ -8,19 +8,23 @@ the records (reports/FORMAT.md) and owns the output folder:
     python reports/make_report.py --out DIR RECORD.json [RECORD.json ...]
 
 Plots: decode tokens/s vs context depth (and prefill tokens/s vs prompt
-length) per backend with the bandwidth ceiling where one was measured; a
-roofline per record with "ops" rows; VRAM breakdown bars. Tables: one per
-metric, one column per record (GPU, commit).
+length), one panel per model, one line per backend and record, with the
+bandwidth ceiling where one was measured; a roofline per record with "ops"
+rows; VRAM breakdown bars. Every title over data of a sample record
+(environment.sample) says "[sample]". Tables: one per metric, one column per
+record (GPU, commit).
 """
 import argparse
 import json
-import math
 import os
+import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 PNG_META = {"Software": None}  # no matplotlib version in the files: same input, same bytes
 DPI = 110
@@ -35,6 +39,9 @@ METRIC_TITLES = {
     "peak_memory_bytes": "Peak memory",
 }
 BREAKDOWN = ["weights", "kv_cache", "activations", "workspace", "context"]
+SAMPLE = " [sample]"  # in the title and legend of every plot of sample data
+LEGEND_WRAP = 56  # characters per legend line
+MARKER_AREA = 30  # roofline points, in points squared
 
 
 def load(paths):
@@ -106,17 +113,111 @@ def results(r, metric):
 
 
 def savefig(fig, out, name):
-    fig.tight_layout()
+    """Writes fig as out/name (the layout was fixed when the figure was made) and closes it."""
     fig.savefig(os.path.join(out, name), dpi=DPI, metadata=PNG_META)
     plt.close(fig)
     return name
 
 
+def new_figure(nrows, ncols, width, height):
+    """A figure with constrained layout (titles, tick labels and legends outside the
+    axes get room of their own) at the DPI it is saved with, so that what is
+    measured while laying it out is what the PNG shows."""
+    return plt.subplots(nrows, ncols, figsize=(width, height), dpi=DPI, layout="constrained", squeeze=False)
+
+
+def sample_tag(recs):
+    """" [sample]" when any of recs is a sample record: every title over such data says so."""
+    return SAMPLE if any(is_sample(r) for r in recs) else ""
+
+
+def wrap(text, width):
+    return textwrap.fill(text, width, break_on_hyphens=False)
+
+
+def human_count(n):
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.3g}{suffix}"
+    return str(n)
+
+
+def model_name(r):
+    """phi-3-mini q4_0: the model's name (or spec) and weight dtype."""
+    m = r.get("model") or {}
+    return " ".join(str(x) for x in [m.get("name") or m.get("spec"), m.get("weight_dtype")] if x) or "unknown model"
+
+
+def model_key(r):
+    """The model a record measured: records with the same key share a speed panel."""
+    m = r.get("model") or {}
+    return (m.get("name") or m.get("spec"), m.get("weight_dtype"), m.get("params"))
+
+
+def model_title(r):
+    """phi-3-mini q4_0 (3.82B params, synthetic weights)."""
+    m = r.get("model") or {}
+    extra = ([f"{human_count(m['params'])} params"] if m.get("params") else []) + \
+            (["synthetic weights"] if m.get("synthetic") else [])
+    return model_name(r) + (f" ({', '.join(extra)})" if extra else "")
+
+
+def boxes_touch(a, b, gap=2.0):
+    """Whether two display-space bounding boxes overlap or come closer than gap pixels."""
+    return a.x0 < b.x1 + gap and b.x0 < a.x1 + gap and a.y0 < b.y1 + gap and b.y0 < a.y1 + gap
+
+
+def fit_xticklabels(fig, axes):
+    """Depth and prompt-length ticks are the measured values, which can crowd on
+    a log axis: where neighbouring labels touch, they turn vertical, and where
+    they still do, labels are left out (the tick stays) until none touch."""
+
+    def boxes(ax):
+        return [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+
+    def crowded(ax):
+        b = boxes(ax)
+        return any(boxes_touch(p, q) for p, q in zip(b, b[1:]))
+
+    fig.canvas.draw()
+    for ax in axes:
+        if not crowded(ax):
+            continue
+        ax.tick_params(axis="x", labelrotation=90)
+        fig.canvas.draw()
+        if not crowded(ax):
+            continue
+        keep, last = [], None
+        for t in ax.get_xticklabels():
+            box = t.get_window_extent()
+            ok = last is None or not boxes_touch(last, box)
+            keep.append(t.get_text() if ok else "")
+            last = box if ok else last
+        ax.set_xticks(ax.get_xticks(), labels=keep)
+        fig.canvas.draw()
+
+
+def plain_number(v):
+    """A tick label: 0.3, 200, 20,000."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"
+
+
+class PlainLogFormatter(matplotlib.ticker.LogFormatter):
+    """Log-axis tick labels as plain numbers (0.3, 200, 20,000), on the ticks
+    matplotlib's LogFormatter would label."""
+
+    def __call__(self, x, pos=None):
+        if not super().__call__(x, pos):
+            return ""
+        return plain_number(x)
+
+
 # ------------------------------------------------------------------ plots
-def speed_plot(recs, out, metric, xkey, xlabel, name, title):
-    """tokens/s vs depth (or prompt length): one line per (record, backend),
-    error bars min..max over repetitions; the bandwidth ceiling dashed for decode."""
-    series = []
+def speed_plot(recs, metric, xkey, xlabel, title):
+    """tokens/s vs depth (or prompt length), one panel per model (models differ in
+    speed by orders of magnitude): one line per (record, backend), error bars
+    min..max over repetitions; the bandwidth ceiling dashed for decode."""
+    panels = {}  # model key -> [(record, backend, rows)], in record order
     for r in recs:
         by_backend = {}
         for x in results(r, metric):
@@ -125,49 +226,72 @@ def speed_plot(recs, out, metric, xkey, xlabel, name, title):
             by_backend.setdefault(x["backend"], []).append(x)
         for b, xs in sorted(by_backend.items()):
             xs.sort(key=lambda x: x[xkey])
-            series.append((r, b, xs))
-    if not series:
+            panels.setdefault(model_key(r), []).append((r, b, xs))
+    if not panels:
         return None
-    fig, ax = plt.subplots(figsize=(8, 5.4))
+    fig, axs = new_figure(len(panels), 1, 10, 3.8 * len(panels) + 0.5)
+    shown = [r for series in panels.values() for r, _, _ in series]
+    fig.suptitle(f"{title}, one panel per model{sample_tag(shown)}")
+    for ax, series in zip(axs[:, 0], panels.values()):
+        speed_panel(ax, series, metric, xkey, xlabel)
+    fit_xticklabels(fig, axs[:, 0])
+    return fig
+
+
+def speed_panel(ax, series, metric, xkey, xlabel):
     cmap = plt.get_cmap("tab10")
-    projected = set()
+    first_color = {}  # record id -> (record, color of its first series): its projection and ceiling lines
     for i, (r, b, xs) in enumerate(series):
         color = cmap(i % 10)
+        first_color.setdefault(r["_id"], (r, color))
         X = [x[xkey] for x in xs]
         Y = [x["median"] for x in xs]
         lo = [y - (x.get("min") if x.get("min") is not None else y) for x, y in zip(xs, Y)]
         hi = [(x.get("max") if x.get("max") is not None else y) - y for x, y in zip(xs, Y)]
         ax.errorbar(X, Y, yerr=[lo, hi], marker="o", ms=4, capsize=3, color=color,
-                    label=f"{b} - {label(r)}" + (" [sample]" if is_sample(r) else ""))
+                    label=wrap(f"{b} - {label(r)}" + (SAMPLE if is_sample(r) else ""), LEGEND_WRAP))
+    for rid, (r, color) in first_color.items():  # once per record, not per backend
+        X = sorted({x[xkey] for rr, _, xs in series if rr is r for x in xs})
+        tag = SAMPLE if is_sample(r) else ""
         proj = r.get("projection") or {}
         pts = sorted((x[xkey], x["value"]) for x in proj.get("results", [])
                      if x["metric"] == metric and x.get(xkey) is not None and x.get("value"))
-        if pts and r["_id"] not in projected:  # once per record
+        if pts:
             ax.plot([q[0] for q in pts], [q[1] for q in pts], ls=":", lw=1.5, color=color,
-                    label=f"{r['_id']} projection to {proj.get('device', '?')} (roofline, not measured)")
-            projected.add(r["_id"])
-        if metric == "decode_tokens_per_s":
-            ceil = decode_ceiling(r)
-            if ceil:
-                xs_c = sorted(set(X))
-                ax.plot(xs_c, [ceil(d) for d in xs_c], ls="--", lw=1, color=color,
-                        label=f"{r['_id']} ceiling: bandwidth / (weights + KV bytes per token)")
+                    label=wrap(f"{rid} projection to {proj.get('device', '?')} (roofline, not measured){tag}",
+                               LEGEND_WRAP))
+        ceil = decode_ceiling(r) if metric == "decode_tokens_per_s" else None
+        if ceil:
+            ax.plot(X, [ceil(d) for d in X], ls="--", lw=1, color=color,
+                    label=wrap(f"{rid} ceiling: bandwidth / (weights + KV cache){tag}", LEGEND_WRAP))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("tokens/s")
-    ax.set_yscale("log")
+    ys = [v for line in ax.get_lines() for v in line.get_ydata() if v > 0]
+    if ys and max(ys) >= 10 * min(ys):  # a log axis where the values span a decade or more
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(PlainLogFormatter())
+        ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    else:  # a linear one from 0, so that a small difference looks small
+        ax.set_ylim(0, 1.08 * max(ys, default=1))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: plain_number(v)))
     all_x = sorted({x[xkey] for _, _, xs in series for x in xs})
     if len(all_x) > 1 and all_x[0] > 0 and all_x[-1] / all_x[0] >= 8:
-        ax.set_xscale("symlog" if all_x[0] == 0 else "log", base=2)
+        ax.set_xscale("log", base=2)
     elif len(all_x) > 1 and all_x[0] == 0 and all_x[-1] >= 64:
-        ax.set_xscale("symlog", base=2, linthresh=max(1, all_x[1] if len(all_x) > 1 else 1))
-    if all_x[0] == 0:
-        ax.set_xlim(left=0)
+        ax.set_xscale("symlog", base=2, linthresh=max(1, all_x[1]))
+    # margins of 4% of the axis as drawn (matplotlib pads a symlog axis in data
+    # units, far below 0), around every line drawn, projections included
+    drawn = [v for line in ax.get_lines() for v in line.get_xdata()]
+    tr = ax.xaxis.get_transform()
+    a, b = tr.transform([min(drawn), max(drawn)])
+    pad = 0.04 * (b - a) if b > a else max(abs(a), 1) * 0.1
+    ax.set_xlim(*tr.inverted().transform([a - pad, b + pad]))
     ax.set_xticks(all_x)
     ax.set_xticklabels([str(v) for v in all_x])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.grid(True, which="both", alpha=0.3)
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
-    return savefig(fig, out, name)
+    ax.set_title(wrap(model_title(series[0][0]) + sample_tag([r for r, _, _ in series]), 80))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, frameon=False)
 
 
 def decode_ceiling(r):
@@ -180,13 +304,74 @@ def decode_ceiling(r):
     return lambda d: bw / (wb + kv * d)
 
 
-def roofline_plot(r, out, name):
+LABEL_PLACES = [((4, 3), "left", "bottom"), ((-4, 3), "right", "bottom"),
+                ((4, -3), "left", "top"), ((-4, -3), "right", "top")]  # offsets (points) from a point
+
+
+def number_points(fig, ax, pts, marker_px):
+    """Writes each op's number (as in the table under the plot) beside its point,
+    [(x, y, number)]: above right, else above left, below right, below left,
+    the first place inside the axes that touches no other label and no other
+    op's marker (marker_px across). A point with no such place shares one
+    label ("4, 5") with the point it is in the way of, until every label fits."""
+    groups = [[p] for p in pts]
+    fig.canvas.draw()  # the layout; the labels take no part in it (set_in_layout(False))
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    h = marker_px / 2
+
+    def annotate(text, at, place):
+        offset, ha, va = place
+        t = ax.annotate(text, at, fontsize=7, xytext=offset, textcoords="offset points", ha=ha, va=va)
+        t.set_in_layout(False)
+        return t, t.get_window_extent(renderer)
+
+    while True:
+        markers = []  # (display box of a point's marker, its group)
+        for gi, g in enumerate(groups):
+            for x, y, _ in g:
+                cx, cy = ax.transData.transform((x, y))
+                markers.append((Bbox.from_extents(cx - h, cy - h, cx + h, cy + h), gi))
+        texts, placed, clash = [], [], None  # placed: (label box, its group)
+        for gi, g in enumerate(groups):
+            x, y, _ = max(g, key=lambda p: (p[1], p[0]))  # the upper point of the group
+            text = ", ".join(str(n) for n in sorted(p[2] for p in g))
+            first_hit = None
+            for place in LABEL_PLACES:
+                t, box = annotate(text, (x, y), place)
+                hits = [j for b, j in placed if boxes_touch(box, b)] + \
+                       [j for b, j in markers if j != gi and boxes_touch(box, b, gap=0)]
+                fits = inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+                if fits and not hits:
+                    break
+                first_hit = first_hit if first_hit is not None else (hits[0] if hits else None)
+                t.remove()
+            else:
+                if first_hit is None:  # nowhere inside the axes, yet in nobody's way: above right
+                    t, box = annotate(text, (x, y), LABEL_PLACES[0])
+                else:
+                    clash = (gi, first_hit)
+                    break
+            texts.append(t)
+            placed.append((box, gi))
+        if clash is None:
+            return
+        for t in texts:
+            t.remove()
+        i, j = sorted(clash)
+        groups[i] += groups.pop(j)
+
+
+def roofline_plot(r):
     ops = [o for o in r.get("ops") or [] if o.get("bytes") and o.get("flops") is not None]
     if not ops:
         return None
     c = r.get("ceilings") or {}
     bw, peak = c.get("bandwidth_bytes_per_s"), c.get("fp16_flops_per_s")
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 5.2))
+    fig, axs = new_figure(1, 2, 11, 5.8)
+    ax, ax2 = axs[0]
+    tag = sample_tag([r])
+    fig.suptitle(wrap(f"Per-op roofline: {label(r)}, {model_title(r)}{tag}", 110))
     cmap = plt.get_cmap("tab10")
     names = sorted({o["op"] for o in ops})
     ai = [o["flops"] / o["bytes"] for o in ops]
@@ -199,39 +384,40 @@ def roofline_plot(r, out, name):
         ax.plot(xs, roof, color="black", lw=1.5,
                 label=f"ceilings: {bw / 1e9:.0f} GB/s" + (f", {peak / 1e12:.1f} TFLOP/s fp16" if peak else ""))
         ax2.axhline(bw / 1e9, color="black", lw=1.5, label=f"bandwidth ceiling {bw / 1e9:.0f} GB/s")
+    numbered = {ax: [], ax2: []}
     for n, (o, x) in enumerate(zip(ops, ai), 1):
         color = cmap(names.index(o["op"]) % 10)
         t = (o.get("time_s") or {}).get("median")
         flops_s = o["gflops"] * 1e9 if o.get("gflops") is not None else (o["flops"] / t if t else None)
         gbps = o.get("gbps") if o.get("gbps") is not None else (o["bytes"] / t / 1e9 if t else None)
         for a, y in ((ax, flops_s), (ax2, gbps)):
-            if y:  # numbered as in the table under the plot
-                a.scatter([x], [y], color=color, s=30, zorder=3, label=o["op"])
-                a.annotate(str(n), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+            if y:
+                a.scatter([x], [y], color=color, s=MARKER_AREA, zorder=3, label=o["op"])
+                numbered[a].append((x, y, n))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOP / byte)")
     ax.set_ylabel("achieved FLOP/s")
-    ax.set_title(f"Roofline: {gpu_name(r)} ({r['_id']})")
+    ax.set_title("Achieved FLOP/s against the ceilings" + tag)
     ax.grid(True, which="both", alpha=0.3)
     ax2.set_xscale("log")
     ax2.set_xlabel("arithmetic intensity (FLOP / byte)")
     ax2.set_ylabel("achieved GB/s")
-    ax2.set_title("Memory throughput per op")
+    ax2.set_title("Memory throughput per op" + tag)
     ax2.grid(True, which="both", alpha=0.3)
     ax2.set_ylim(bottom=0)
     seen = {}
     for a in (ax, ax2):
         for h, l in zip(*a.get_legend_handles_labels()):
             seen.setdefault(l, h)
-    fig.legend(seen.values(), seen.keys(), fontsize=8, loc="lower center", ncol=min(len(seen), 4), frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.savefig(os.path.join(out, name), dpi=DPI, metadata=PNG_META)
-    plt.close(fig)
-    return name
+    fig.legend(seen.values(), seen.keys(), fontsize=8, loc="outside lower center", ncol=min(len(seen), 4),
+               frameon=False)
+    for a, pts in numbered.items():
+        number_points(fig, a, pts, MARKER_AREA ** 0.5 * DPI / 72)
+    return fig
 
 
-def memory_plot(recs, out, name):
+def memory_plot(recs):
     rows = []
     for r in recs:
         m = r.get("memory") or {}
@@ -239,12 +425,13 @@ def memory_plot(recs, out, name):
         if per:
             for b, mb in sorted(per.items()):
                 if mb.get("breakdown"):
-                    rows.append((f"{b} - {label(r)}", mb, r))
+                    rows.append((b, mb, r))
         elif m.get("breakdown"):
-            rows.append((f"{m.get('backend', '')} - {label(r)}".lstrip(" -"), m, r))
+            rows.append((m.get("backend", ""), m, r))
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(rows) + 2.4))
+    fig, axs = new_figure(1, 1, 10, 0.75 * len(rows) + 2.2)
+    ax = axs[0, 0]
     cmap = plt.get_cmap("Set2")
     gib = 1024 ** 3
     labelled = set()
@@ -255,7 +442,7 @@ def memory_plot(recs, out, name):
         labelled.add(name)
         return name
 
-    for i, (lab, m, r) in enumerate(rows):
+    for i, (_, m, r) in enumerate(rows):
         left = 0.0
         for k, part in enumerate(BREAKDOWN):
             v = (m["breakdown"].get(part) or 0) / gib
@@ -268,13 +455,14 @@ def memory_plot(recs, out, name):
         if budget:
             ax.plot([budget / gib], [i], ls="none", marker="|", ms=18, mew=2, color="red", label=once("VRAM budget"))
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([l for l, _, _ in rows], fontsize=7)
+    ax.set_yticklabels([wrap(f"{b} - {label(r)}".lstrip(" -") + (SAMPLE if is_sample(r) else ""), 44) + "\n" +
+                        wrap(model_name(r), 44) for b, _, r in rows], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("GiB")
-    ax.set_title("Memory breakdown (plan) and measured peak")
+    ax.set_title("Memory breakdown (plan) and measured peak" + sample_tag([r for _, _, r in rows]))
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
-    return savefig(fig, out, name)
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside lower center", ncol=4, frameon=False)
+    return fig
 
 
 # ------------------------------------------------------------------ tables
@@ -283,7 +471,7 @@ def records_table(recs):
              "|---|---|---|---|---|---|---:|---|---|"]
     for r in recs:
         m = r.get("model", {})
-        model = " ".join(str(x) for x in [m.get("name") or m.get("spec"), m.get("weight_dtype")] if x)
+        model = model_name(r) if m else ""
         cfg = r.get("config", {})
         name = r["_id"] + (" (sample)" if is_sample(r) else "")
         lines.append(f"| {name} | {esc(gpu_name(r))} | {esc(r['environment'].get('cpu', '-'))} | {commit(r)} | "
@@ -368,6 +556,7 @@ def main():
     a = ap.parse_args()
     recs = load(a.records)
     out = a.out
+    os.makedirs(out, exist_ok=True)  # goldpath report passes a fresh folder; a direct run may name a new one
     md = ["# goldpath benchmark report", ""]
     samples = [r["_id"] for r in recs if is_sample(r)]
     md.append(f"{len(recs)} bench record{'s' if len(recs) != 1 else ''}; columns and legends name each record "
@@ -383,14 +572,14 @@ def main():
         md += ["## Ceilings (measured on the same device)", "", c, ""]
 
     md += ["## Speed", ""]
-    p = speed_plot(recs, out, "decode_tokens_per_s", "depth", "context depth (tokens in the KV cache)",
-                   "decode_vs_depth.png", "Decode tokens/s vs context depth")
-    if p:
-        md += [f"![decode tokens/s vs context depth]({p})", ""]
-    p = speed_plot(recs, out, "prefill_tokens_per_s", "prompt_length", "prompt length (tokens)",
-                   "prefill_vs_prompt.png", "Prefill tokens/s vs prompt length")
-    if p:
-        md += [f"![prefill tokens/s vs prompt length]({p})", ""]
+    fig = speed_plot(recs, "decode_tokens_per_s", "depth", "context depth (tokens in the KV cache)",
+                     "Decode tokens/s vs context depth")
+    if fig:
+        md += [f"![decode tokens/s vs context depth]({savefig(fig, out, 'decode_vs_depth.png')})", ""]
+    fig = speed_plot(recs, "prefill_tokens_per_s", "prompt_length", "prompt length (tokens)",
+                     "Prefill tokens/s vs prompt length")
+    if fig:
+        md += [f"![prefill tokens/s vs prompt length]({savefig(fig, out, 'prefill_vs_prompt.png')})", ""]
 
     for metric, title in METRIC_TITLES.items():
         t = metric_table(recs, metric)
@@ -405,16 +594,17 @@ def main():
 
     roof = []
     for r in recs:
-        p = roofline_plot(r, out, f"roofline_{r['_id']}.png")
-        if p:
+        fig = roofline_plot(r)
+        if fig:
+            p = savefig(fig, out, f"roofline_{r['_id']}.png")
             roof += [f"### {label(r)}", "", f"![roofline {r['_id']}]({p})", "", ops_table(r), ""]
     if roof:
         md += ["## Per-op roofline", "", "Achieved FLOP/s and GB/s against arithmetic intensity; black lines are "
                "the ceilings measured on the same device.", ""] + roof
 
-    p = memory_plot(recs, out, "memory_breakdown.png")
-    if p:
-        md += ["## Memory", "", f"![memory breakdown]({p})", ""]
+    fig = memory_plot(recs)
+    if fig:
+        md += ["## Memory", "", f"![memory breakdown]({savefig(fig, out, 'memory_breakdown.png')})", ""]
         lines = ["| record | backend | peak | " + " | ".join(BREAKDOWN) + " | KV bytes/token | max context in budget |",
                  "|---|---|---:|" + "---:|" * (len(BREAKDOWN) + 2)]
         for r in recs:
