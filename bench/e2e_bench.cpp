@@ -2,7 +2,7 @@
 // available backend (harness/backends.h; it links them all): prefill of P
 // tokens into an empty cache (e2e_prefill/<model>/<backend>/pp:P) and decode
 // of N tokens after an untimed prefill of D tokens
-// (e2e_decode/<model>/<backend>/tg:N/depth:D), with tokens/s as rate
+// (e2e_decode/<model>/<backend>/tg:N/depth:D), with tokens_per_second as rate
 // counters and the backend's peak memory. Models: the
 // tiny golden models and synthetic ones (core/synthetic.h). In CTest it runs
 // as a smoke test on the tiny models only (--benchmark_filter=tiny).
@@ -18,6 +18,7 @@
 #include "core/model.h"
 #include "core/sampler.h"
 #include "harness/backends.h"
+#include "harness/records.h"
 #include "harness/verify.h"
 
 namespace {
@@ -64,7 +65,7 @@ void prefill(benchmark::State& state, std::string spec, std::string backend) {
     be->forward_for_sampling(ids.data(), P, 0);
     benchmark::DoNotOptimize(be->sample_next(sampler, {}, nullptr));
   }
-  state.counters["tokens/s"] = benchmark::Counter((double)P * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["tokens_per_second"] = benchmark::Counter((double)P * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["peak_bytes"] = benchmark::Counter((double)be->memory_bytes(), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
 }
 
@@ -88,7 +89,7 @@ void decode(benchmark::State& state, std::string spec, std::string backend) {
       next = be->sample_next(sampler, {}, nullptr);
     }
   }
-  state.counters["tokens/s"] = benchmark::Counter((double)N * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["tokens_per_second"] = benchmark::Counter((double)N * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["peak_bytes"] = benchmark::Counter((double)be->memory_bytes(), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
 }
 
@@ -101,11 +102,11 @@ void register_all() {
           ->ArgName("pp")
           ->Arg(16)
           ->Arg(m.prefill)
-          ->Unit(benchmark::kMillisecond)
+          ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();
       auto* d = benchmark::RegisterBenchmark(("e2e_decode/" + m.label + "/" + b).c_str(), decode, m.spec, b)
                     ->ArgNames({"tg", "depth"})
-                    ->Unit(benchmark::kMillisecond)
+                    ->Unit(benchmark::kMicrosecond)
                     ->UseRealTime();
       for (int depth : m.depths) d->Args({m.gen, depth});
     }
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
   register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("goldpath_commit", gp::goldpath_commit());  // what `goldpath compare` reports
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,7 +1,8 @@
 // ops_bench.cpp: every registered op (core/ops.h) on every shape and version:
 // the reference (CPU) and, when a CUDA device is present, every entry of
 // cuda_ops() and cublas_ops() (kernels/registry.h). Bytes and FLOPs come from
-// the registry's cost model as rate counters. GPU work runs on operands
+// the registry's cost model as rate counters (bytes_per_second, flops_per_second;
+// times in ns). GPU work runs on operands
 // uploaded once (the prepared tables), is timed with CUDA events
 // (UseManualTime), warm and with a cold L2 (a buffer twice the L2 size is
 // written between iterations, untimed), and is reported as a fraction of the
@@ -18,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/ops.h"
+#include "harness/records.h"
 #include "reference/registry.h"
 #ifdef GOLDPATH_HAVE_CUDA
 #include <cuda_runtime.h>
@@ -35,8 +37,10 @@
 namespace {
 
 void set_cost_counters(benchmark::State& state, const gp::OpSpec* op, const gp::OpShape& shape) {
-  state.counters["bytes"] = benchmark::Counter(op->bytes(shape) * state.iterations(), benchmark::Counter::kIsRate);
-  state.counters["flops"] = benchmark::Counter(op->flops(shape) * state.iterations(), benchmark::Counter::kIsRate);
+  // Google Benchmark's own names: bytes_per_second (SetBytesProcessed), and flops_per_second beside it
+  state.SetBytesProcessed((int64_t)(op->bytes(shape) * (double)state.iterations()));
+  state.counters["flops_per_second"] =
+      benchmark::Counter(op->flops(shape) * (double)state.iterations(), benchmark::Counter::kIsRate);
 }
 
 std::string bench_name(const gp::OpSpec& op, const std::string& version, const gp::OpShape& sh) {
@@ -65,7 +69,7 @@ void register_reference() {
       // the reference on Llama-2-7B prefill shapes takes minutes: keep it to decode-sized work
       if (op.flops(sh) > 4e9) continue;
       benchmark::RegisterBenchmark(bench_name(op, "reference", sh).c_str(), run_op, &op, sh, it->second)
-          ->Unit(benchmark::kMicrosecond);
+          ->Unit(benchmark::kNanosecond);
     }
   }
 }
@@ -166,7 +170,7 @@ void register_cuda() {
             benchmark::RegisterBenchmark((bench_name(op, version_name(table, entry), sh) + (cold ? "/cold_l2" : "/warm_l2")).c_str(),
                                          run_cuda_op, &op, sh, prepare, cold)
                 ->UseManualTime()
-                ->Unit(benchmark::kMicrosecond);
+                ->Unit(benchmark::kNanosecond);
       }
 }
 
@@ -201,6 +205,7 @@ void setup_cuda() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("goldpath_commit", gp::goldpath_commit());  // what `goldpath compare` reports
   try {
     register_reference();
 #ifdef GOLDPATH_HAVE_CUDA

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstring>
+#include <set>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -71,6 +73,82 @@ void check_bench_record(const json& j, const std::string& path) {
   }
 }
 
+bool is_google_benchmark_json(const json& j) {
+  return j.is_object() && j.contains("benchmarks") && j["benchmarks"].is_array() && j.contains("context") &&
+         j["context"].is_object();
+}
+
+namespace {
+json from_google_benchmark(const json& gb, const std::string& path);
+}
+
+json bench_record_from_google_benchmark(const json& gb, const std::string& path) {
+  GP_CHECK(is_google_benchmark_json(gb), path, ": not Google Benchmark JSON (no \"context\" and \"benchmarks\")");
+  for (size_t i = 0; i < gb["benchmarks"].size(); i++) {
+    const json& b = gb["benchmarks"][i];
+    GP_CHECK(b.is_object() && b.contains("name") && b["name"].is_string(), path, ": benchmarks[", i,
+             "] has no string \"name\"");
+  }
+  try {
+    return from_google_benchmark(gb, path);
+  } catch (const json::exception& e) {  // a field of the wrong type
+    fail(path, ": malformed Google Benchmark JSON: ", e.what());
+  }
+}
+
+namespace {
+json from_google_benchmark(const json& gb, const std::string& path) {
+  const json& ctx = gb["context"];
+  json rec = {{"kind", "bench"}, {"format_version", 1}, {"results", json::array()}};
+  const std::string exe = ctx.value("executable", std::string("?"));
+  rec["model"] = {{"name", "google-benchmark " + fs::path(exe).filename().string()}};
+  json env = {{"gpu", nullptr}, {"commit", ctx.value("goldpath_commit", std::string("unknown"))}, {"google_benchmark", true}};
+  if (ctx.contains("gpu") && ctx["gpu"].is_string()) env["gpu"] = {{"name", ctx["gpu"]}};
+  rec["environment"] = env;
+  static const std::map<std::string, double> to_ns = {{"ns", 1.0}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+  static const std::set<std::string> not_counters = {
+      "name", "run_name", "run_type", "repetitions", "repetition_index", "threads", "iterations", "real_time",
+      "cpu_time", "time_unit", "family_index", "per_family_instance_index", "aggregate_name", "aggregate_unit",
+      "label", "error_occurred", "error_message", "skipped", "skip_message", "big_o", "rms"};
+  // run names that have iteration entries; aggregates (mean, median, ...) are used only where none do
+  std::set<std::string> iterated;
+  for (const json& b : gb["benchmarks"])
+    if (b.is_object() && b.value("run_type", std::string("iteration")) == "iteration")
+      iterated.insert(b.value("run_name", b.value("name", std::string())));
+  for (size_t i = 0; i < gb["benchmarks"].size(); i++) {
+    const json& b = gb["benchmarks"][i];
+    const std::string at = path + ": benchmarks[" + std::to_string(i) + "]";
+    GP_CHECK(b.is_object() && b.contains("name") && b["name"].is_string(), at, " has no string \"name\"");
+    if (b.value("error_occurred", false) || b.value("skipped", false)) continue;  // said by the benchmark itself
+    const std::string run = b.value("run_name", b["name"].get<std::string>());
+    if (b.value("run_type", std::string("iteration")) == "aggregate") {
+      if (iterated.count(run) || b.value("aggregate_name", std::string()) != "median") continue;
+    }
+    const std::string unit = b.value("time_unit", std::string("ns"));
+    const auto scale = to_ns.find(unit);
+    GP_CHECK(scale != to_ns.end(), at, " has time_unit '", unit, "' (not ns, us, ms or s)");
+    auto add = [&](const std::string& metric, const json& v, const std::string& u, bool higher, double k) {
+      GP_CHECK(v.is_number(), at, " \"", metric, "\" is not a number");
+      rec["results"].push_back({{"backend", run}, {"metric", metric}, {"unit", u}, {"higher_is_better", higher},
+                                {"prompt_length", nullptr}, {"depth", nullptr},
+                                {"samples", json::array({v.get<double>() * k})}});
+    };
+    for (const char* t : {"real_time", "cpu_time"})
+      if (b.contains(t)) add(t, b[t], "ns", false, scale->second);
+    for (const auto& [k, v] : b.items()) {
+      if (not_counters.count(k) || !v.is_number()) continue;
+      auto ends = [&](const char* suf) {
+        const size_t n = std::strlen(suf);
+        return k.size() >= n && k.compare(k.size() - n, n, suf) == 0;
+      };
+      const bool rate = ends("_per_second") || ends("/s") || ends("_of_ceiling");
+      add(k, v, rate ? "per second" : ends("bytes") ? "bytes" : "value", rate, 1.0);
+    }
+  }
+  return rec;
+}
+}  // namespace
+
 std::vector<BenchRecord> load_bench_records(const std::vector<std::string>& paths) {
   std::vector<BenchRecord> out;
   for (const std::string& p : paths) {
@@ -83,6 +161,7 @@ std::vector<BenchRecord> load_bench_records(const std::vector<std::string>& path
       size_t found = 0;
       for (const std::string& f : files) {
         json j = read_json(f);
+        if (is_google_benchmark_json(j)) j = bench_record_from_google_benchmark(j, f);
         if (!j.is_object() || j.value("kind", "") != "bench") continue;  // run records and others
         check_bench_record(j, f);
         out.push_back({f, std::move(j)});
@@ -92,6 +171,7 @@ std::vector<BenchRecord> load_bench_records(const std::vector<std::string>& path
     } else {
       GP_CHECK(fs::exists(p, ec), p, ": no such file or folder");
       json j = read_json(p);
+      if (is_google_benchmark_json(j)) j = bench_record_from_google_benchmark(j, p);
       check_bench_record(j, p);
       out.push_back({p, std::move(j)});
     }

@@ -25,7 +25,15 @@ void check_bench_record(const nlohmann::json& j, const std::string& path);
 // Bench records from files and folders. A file must be a bench record; a
 // folder gives its *.json files of kind "bench" (others skipped), sorted by
 // name. Throws when a path gives no record.
+// Google Benchmark JSON (a bench/ binary's --benchmark_out) is read too, as a
+// bench record of model "google-benchmark <executable>": per benchmark run
+// name, real_time and cpu_time in ns (lower is better) and every counter
+// (names ending _per_second, /s or _of_ceiling: higher is better; others
+// lower, in bytes when the name ends in bytes); each repetition one sample;
+// aggregates only where a run has no repetitions of its own (the median).
 std::vector<BenchRecord> load_bench_records(const std::vector<std::string>& paths);
+bool is_google_benchmark_json(const nlohmann::json& j);
+nlohmann::json bench_record_from_google_benchmark(const nlohmann::json& gb, const std::string& path);
 // "NVIDIA H200" -> "nvidia-h200"; a record without a GPU -> "cpu". The
 // folder name of a GPU's baselines under reports/baselines/.
 std::string gpu_folder_name(const nlohmann::json& record);
