@@ -598,19 +598,19 @@ void enforce_vram_budget(const std::string& budget, const Model& m, const std::v
 // ---------------------------------------------------------------- bench
 CLI::App* add_bench_command(CLI::App& app, BenchArgs& a) {
   auto* b = app.add_subcommand("bench", "prefill, TTFT and decode speed, token latency and memory of every backend");
-  b->add_option("--model", a.model, "a GGUF file, a Hugging Face folder, 'default', or synthetic:<preset>[:<dtype>]")
+  b->add_option("--model,-m", a.model, "a GGUF file, a Hugging Face folder, 'default', or synthetic:<preset>[:<dtype>]")
       ->capture_default_str();
   b->add_option("--backend", a.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
-  b->add_option("--prompt-lengths", a.prompt_lengths, "prefill lengths, comma-separated (default: 64..2048; 16,64 with the reference alone)")
+  b->add_option("--prompt-lengths,--n-prompt,-p", a.prompt_lengths, "prefill lengths, comma-separated (default: 64..2048; 16,64 with the reference alone)")
       ->delimiter(',');
-  b->add_option("--depths", a.depths, "KV cache depths decode starts at (default: 0,512,2048; 0,64 with the reference alone)")
+  b->add_option("--depths,--n-depth,-d", a.depths, "KV cache depths decode starts at (default: 0,512,2048; 0,64 with the reference alone)")
       ->delimiter(',');
-  b->add_option("--gen-tokens", a.gen_tokens, "tokens decoded per depth (default: 128; 8 with the reference alone)")
+  b->add_option("--gen-tokens,--n-gen,-n", a.gen_tokens, "tokens decoded per depth (default: 128; 8 with the reference alone)")
       ->check(at_least(1, true));
-  b->add_option("--repetitions", a.repetitions, "timed repetitions (default: 5, the fewest with which compare's U test can decide at alpha 0.05 with margin)")
+  b->add_option("--repetitions,-r", a.repetitions, "timed repetitions (default: 5, the fewest with which compare's U test can decide at alpha 0.05 with margin)")
       ->check(at_least(1, true));
   b->add_option("--warmup", a.warmup, "untimed runs before them (default: 1)")->check(at_least(0, true));
-  b->add_option("--format", a.format,
+  b->add_option("--format,--output,-o", a.format,
                 "table, json (the record), csv, jsonl or sql (one flat row per result: plain numbers in the row's unit, "
                 "with model, GPU, commit and time), md")
       ->check(CLI::IsMember({"table", "json", "csv", "jsonl", "sql", "md"}))

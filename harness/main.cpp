@@ -627,7 +627,7 @@ void add_sampler_options(CLI::App* c, SamplerConfig& s, bool& seed_drawn) {
   c->add_option("--min-p", s.min_p, "drop tokens below min_p * p_max (0 = off)")->capture_default_str();
   c->add_option("--repetition-penalty", s.repetition_penalty, "transformers' rule (1 = off)")->capture_default_str();
   c->add_option_function<std::string>(
-       "--seed",
+       "--seed,-s",
        [&s, &seed_drawn](const std::string& v) {
          if (v == "-1") {  // llama.cpp's "random": drawn here, recorded with the results
            std::random_device rd;
@@ -675,7 +675,7 @@ int main_impl(int argc, char** argv) {
 
   VerifyArgs va;
   auto* v = app.add_subcommand("verify", "run every golden check with every available backend");
-  v->add_option("--model", va.model, "check only this model's golden (a GGUF, a HF folder, or 'default')");
+  v->add_option("--model,-m", va.model, "check only this model's golden (a GGUF, a HF folder, or 'default')");
   v->add_option("--golden", va.golden, "check this golden file");
   v->add_option("--backend", va.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   v->add_option("--format", va.format, "table, json, or junit (JUnit XML for CI test reports)")
@@ -688,14 +688,17 @@ int main_impl(int argc, char** argv) {
 
   GenerateArgs ga;
   auto* gcmd = app.add_subcommand("generate", "generate from token ids or text, streaming the text");
-  gcmd->add_option("--model", ga.model, "a GGUF file, a Hugging Face folder, or 'default'")->capture_default_str();
+  gcmd->add_option("--model,-m", ga.model, "a GGUF file, a Hugging Face folder, or 'default'")->capture_default_str();
   gcmd->add_option_function<std::string>(
       "--prompt-ids", [&ga](const std::string& v) { ga.prompt.ids = parse_id_list(v, "--prompt-ids"); },
       "comma-separated token ids");
-  gcmd->add_option("--prompt", ga.prompt.text, "prompt text");
+  auto* gprompt = gcmd->add_option("--prompt,-p", ga.prompt.text, "prompt text");
+  gcmd->add_option_function<std::string>(
+          "--prompt-file,-f", [&ga](const std::string& f) { ga.prompt.text = read_text_file(f); }, "prompt text from a file")
+      ->excludes(gprompt);
   gcmd->add_flag("--chat", ga.prompt.chat, "apply the model's chat template to --prompt as one user message");
   gcmd->add_option("--system", ga.prompt.system, "system message for --chat");
-  gcmd->add_option("--max-new-tokens", ga.max_new_tokens)->check(at_least(0, true))->capture_default_str();
+  gcmd->add_option("--max-new-tokens,-n", ga.max_new_tokens)->check(at_least(0, true))->capture_default_str();
   gcmd->add_option("--backend", ga.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
   gcmd->add_option("--format", ga.format)->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   gcmd->add_flag("--ignore-eos", ga.ignore_eos, "do not stop at the model's EOS or end-of-turn ids");
@@ -704,12 +707,15 @@ int main_impl(int argc, char** argv) {
 
   RunArgs ra;
   auto* r = app.add_subcommand("run", "the main job: every backend side by side on the default model, held to its golden");
-  r->add_option("--model", ra.model)->capture_default_str();
-  r->add_option("--prompt", ra.prompt, "one chat message (default: the golden's, else \"Create a funny joke about chickens.\")");
+  r->add_option("--model,-m", ra.model)->capture_default_str();
+  auto* rprompt = r->add_option("--prompt,-p", ra.prompt, "one chat message (default: the golden's, else \"Create a funny joke about chickens.\")");
+  r->add_option_function<std::string>(
+       "--prompt-file,-f", [&ra](const std::string& f) { ra.prompt = read_text_file(f); }, "the chat message from a file")
+      ->excludes(rprompt);
   r->add_option_function<std::string>(
       "--prompt-ids", [&ra](const std::string& v) { ra.prompt_ids = parse_id_list(v, "--prompt-ids"); },
       "comma-separated token ids instead of a message");
-  r->add_option("--max-new-tokens", ra.max_new_tokens,
+  r->add_option("--max-new-tokens,-n", ra.max_new_tokens,
                 "at least 1, since run compares the generated tokens (default: the golden's own count, else 64)")
       ->check(at_least(1, true));
   r->add_option("--backend", ra.backend, "backend name, 'default' (reference and the GPU backends) or 'all' (also cuda-sim, the simulated device)")->capture_default_str();
@@ -730,7 +736,7 @@ int main_impl(int argc, char** argv) {
 
   TokenizeArgs ta;
   auto* tcmd = app.add_subcommand("tokenize", "text to token ids");
-  tcmd->add_option("--model", ta.model)->capture_default_str();
+  tcmd->add_option("--model,-m", ta.model)->capture_default_str();
   tcmd->add_option("--text", ta.text, "the text");
   tcmd->add_option("--file", ta.file, "a UTF-8 text file");
   tcmd->add_flag("--no-add-special", ta.no_add_special, "do not add BOS/EOS");
@@ -738,7 +744,7 @@ int main_impl(int argc, char** argv) {
 
   DetokenizeArgs da;
   auto* dcmd = app.add_subcommand("detokenize", "token ids to text");
-  dcmd->add_option("--model", da.model)->capture_default_str();
+  dcmd->add_option("--model,-m", da.model)->capture_default_str();
   dcmd->add_option_function<std::string>(
          "--ids", [&da](const std::string& v) { da.ids = parse_id_list(v, "--ids"); }, "comma-separated token ids")
       ->required();
@@ -803,8 +809,8 @@ int main_impl(int argc, char** argv) {
   if (!max_host_memory.empty()) set_host_memory_limit(parse_byte_size(max_host_memory, "--max-host-memory"));
   host_memory_limit();  // a malformed $GOLDPATH_MAX_HOST_MEMORY fails here, before any work
   ra.max_new_tokens_given = r->count("--max-new-tokens") > 0;
-  ra.prompt_given = r->count("--prompt") > 0;
-  ga.prompt_given = gcmd->count("--prompt") > 0;
+  ra.prompt_given = r->count("--prompt") + r->count("--prompt-file") > 0;
+  ga.prompt_given = gcmd->count("--prompt") + gcmd->count("--prompt-file") > 0;
   ta.text_given = tcmd->count("--text") > 0;
   if (v->parsed()) return cmd_verify(va);
   if (gcmd->parsed()) return cmd_generate(ga);

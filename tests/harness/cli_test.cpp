@@ -251,3 +251,42 @@ TEST(Cli, SampledGenerationIsDeterministicPerSeed) {
 
 }  // namespace
 }  // namespace gp
+
+namespace gp {
+namespace {
+
+// llama.cpp's short flags where they mean the same, and --prompt-file
+TEST_F(Scratch, ShortFlagsAndPromptFileAsLlamaCppUsersTypeThem) {
+  const std::string f = write("prompt.txt", "Hello there");
+  const Ran from_file = run_goldpath({"generate", "-m", "golden/models/tiny-llama", "-f", f, "-n", "4", "--format", "json"});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  const Ran long_form = run_goldpath({"generate", "--model", "golden/models/tiny-llama", "--prompt", "Hello there",
+                                      "--max-new-tokens", "4", "--format", "json"});
+  ASSERT_EQ(long_form.exit_code, 0) << long_form.err;
+  EXPECT_EQ(nlohmann::json::parse(from_file.out)["generated_tokens"], nlohmann::json::parse(long_form.out)["generated_tokens"]);
+  EXPECT_EQ(nlohmann::json::parse(from_file.out)["prompt_tokens"], nlohmann::json::parse(long_form.out)["prompt_tokens"]);
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "-m", "golden/models/tiny-llama", "-p", "x", "-f", f}),
+                            "--prompt excludes --prompt-file"));
+  EXPECT_TRUE(fails_cleanly(run_goldpath({"generate", "-m", "golden/models/tiny-llama", "-f", (dir_ / "none.txt").string()}),
+                            "none.txt: cannot open"));
+  // bench: -m -p -n -d -r -o as llama-bench
+  const Ran b = run_goldpath({"bench", "-m", "golden/models/tiny-llama", "-p", "8", "-n", "2", "-d", "0", "-r", "2", "-o", "jsonl"},
+                             {{"GOLDPATH_RUNS_DIR", (dir_ / "runs").string()}});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  bool prefill8 = false;
+  std::istringstream lines(b.out);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["unit"] == "tokens/s" || j["unit"] == "ms") EXPECT_EQ(j["n"], 2) << line;  // -r 2 timed repetitions
+    prefill8 |= j["metric"] == "prefill_tokens_per_s" && j["prompt_length"] == 8;
+  }
+  EXPECT_TRUE(prefill8) << b.out;
+  // run takes the chat message from a file too
+  const std::string msg = write("msg.txt", "Create a funny joke about chickens.");
+  const Ran r = run_goldpath({"run", "-m", "golden/models/tiny-llama", "-f", msg, "-n", "2", "--backend", "reference"},
+                             {{"GOLDPATH_RUNS_DIR", (dir_ / "runs").string()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+}
+
+}  // namespace
+}  // namespace gp
