@@ -41,6 +41,11 @@ struct GgufTensorInfo {
   const uint8_t* data = nullptr;
 };
 
+// A token id key holding llama.cpp's "no such token" (LLAMA_TOKEN_NULL: -1,
+// written as 0xFFFFFFFF in a uint32 key, as llama.cpp's llama2.c converter does
+// for padding and separator ids): the id is absent, not out of range.
+inline bool gguf_no_token(int64_t v) { return v == -1 || v == 0xFFFFFFFFll; }
+
 class GgufFile {
  public:
   explicit GgufFile(const std::string& path);  // parses and checks everything

@@ -344,12 +344,16 @@ ModelConfig parse_gguf_config(const GgufFile& g) {
   }
 
   int64_t bos = g.get_int_or("tokenizer.ggml.bos_token_id", -1);
+  if (gguf_no_token(bos)) bos = -1;
   if (bos < -1 || bos > INT_MAX) fail(path, ": tokenizer.ggml.bos_token_id ", bos, " is out of range");
   cfg.bos_id = (int)bos;
   if (g.has("tokenizer.ggml.eos_token_id")) {
     int64_t eos = g.get_int("tokenizer.ggml.eos_token_id");
-    if (eos < 0 || eos > INT_MAX) fail(path, ": tokenizer.ggml.eos_token_id ", eos, " is out of range");
-    cfg.eos_ids.push_back((int)eos);
+    if (eos < 0 || eos > INT_MAX) {
+      if (!gguf_no_token(eos)) fail(path, ": tokenizer.ggml.eos_token_id ", eos, " is out of range");
+    } else {
+      cfg.eos_ids.push_back((int)eos);
+    }
   }
 
   // vocab size: rows of token_embd, agreeing with the tokenizer and the vocab_size key when present

@@ -628,6 +628,7 @@ bool gguf_flag(const GgufFile& g, const char* key, bool dflt) {
 int64_t gguf_token_id(const GgufFile& g, const char* key, size_t n) {
   if (!g.has(key)) return -1;
   const int64_t v = g.get_int(key);
+  if (gguf_no_token(v)) return -1;  // llama.cpp's "no such token" (llama2.c's converter writes it for pad and sep)
   GP_CHECK(v >= 0 && (size_t)v < n, g.path(), ": ", key, " is ", v, ", outside the ", n, " tokens");
   return v;
 }
@@ -825,6 +826,23 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
   t->bos_eos_template(add_bos, add_eos);
   if (g.has("tokenizer.chat_template")) t->chat = g.get_string("tokenizer.chat_template");
   return t;
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::from_path(const std::string& path) {
+  GP_CHECK(!path.empty(), "tokenizer path is empty");
+  GP_CHECK(path.rfind("synthetic:", 0) != 0, path, ": synthetic models have no tokenizer; give token ids");
+  if (is_dir(path)) return from_hf_dir(path);
+  GP_CHECK(is_file(path), path, ": no such file or directory");
+  const size_t slash = path.find_last_of('/');
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base == "tokenizer.json") {  // its folder: tokenizer_config.json, when there, sits beside it
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    return from_hf_dir(dir);
+  }
+  GP_CHECK(base.size() <= 5 || base.compare(base.size() - 5, 5, ".json") != 0, path,
+           ": a JSON file other than tokenizer.json; give the tokenizer.json or its folder");
+  const GgufFile g(path);  // any architecture and any tensors (none, for a vocabulary-only GGUF)
+  return from_gguf(g);
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::for_model(const Model& m) {

@@ -32,6 +32,10 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& g);
   // whichever the model has: tokenizer.json in its folder, or its GGUF metadata
   static std::unique_ptr<Tokenizer> for_model(const Model& m);
+  // The tokenizer alone, no weights read: a folder with tokenizer.json (no
+  // config.json needed), a tokenizer.json path, or a GGUF's tokenizer.ggml.*
+  // metadata whatever its architecture and tensors (a vocabulary-only GGUF).
+  static std::unique_ptr<Tokenizer> from_path(const std::string& path);
 
   // text must be valid UTF-8 (else gp::Error naming the byte offset)
   virtual std::vector<int32_t> encode(const std::string& text, bool add_special_tokens) const = 0;

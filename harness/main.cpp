@@ -298,8 +298,7 @@ struct TokenizeArgs {
 int cmd_tokenize(const TokenizeArgs& a) {
   GP_CHECK(a.text_given != !a.file.empty(), "give exactly one of --text and --file");
   const std::string text = a.text_given ? a.text : read_text_file(a.file);
-  auto model = load_model(resolve_model(a.model));
-  auto tok = Tokenizer::for_model(*model);
+  auto tok = Tokenizer::from_path(resolve_model(a.model));  // the tokenizer alone: no weights
   const auto ids = tok->encode(text, !a.no_add_special);
   if (a.format == "json") {
     json pieces = json::array();
@@ -318,8 +317,7 @@ struct DetokenizeArgs {
 };
 
 int cmd_detokenize(const DetokenizeArgs& a) {
-  auto model = load_model(resolve_model(a.model));
-  auto tok = Tokenizer::for_model(*model);
+  auto tok = Tokenizer::from_path(resolve_model(a.model));  // the tokenizer alone: no weights
   std::cout << tok->decode(a.ids, a.skip_special) << "\n";
   return 0;
 }
