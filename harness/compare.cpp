@@ -135,7 +135,9 @@ json from_google_benchmark(const json& gb, const std::string& path) {
     };
     for (const char* t : {"real_time", "cpu_time"})
       if (b.contains(t)) add(t, b[t], "ns", false, scale->second);
-    for (const auto& [k, v] : b.items()) {
+    for (const auto& item : b.items()) {  // (a structured binding cannot be captured by the lambda below in C++17)
+      const std::string& k = item.key();
+      const json& v = item.value();
       if (not_counters.count(k) || !v.is_number()) continue;
       auto ends = [&](const char* suf) {
         const size_t n = std::strlen(suf);
