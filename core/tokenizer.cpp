@@ -246,6 +246,9 @@ Pattern pattern_of(const J& o) {
   return out;
 }
 
+// tokenizers' Punctuation pre-tokenizer: char::is_ascii_punctuation or a Unicode punctuation category
+const char* const kPunctuation = "[\\p{P}$+<=>^`|~]";
+
 void parse_normalizer(const std::string& where, const json& j, std::vector<Normalizer>& out) {
   if (j.is_null()) return;
   J o{where, j, "normalizer"};
@@ -319,9 +322,13 @@ void parse_pre_tokenizer(const std::string& where, const json& j, std::vector<Pr
     p.prepend = prepend_scheme(o);
     p.split = o.flag("split", true);
     p.regex = Regex::literal(p.replacement, where);
+  } else if (t == "Punctuation") {  // each punctuation character, split as the behavior says
+    p.kind = PreTokenizer::Split;
+    p.regex = std::make_shared<Regex>(kPunctuation, where);
+    p.behavior = o.has("behavior") ? split_behavior(o.str("behavior"), where) : SplitBehavior::Isolated;
   } else {
     fail(where, ": pre_tokenizer ", quote(t),
-         " is not supported (supported: Sequence, ByteLevel, Split, Digits, Metaspace)");
+         " is not supported (supported: Sequence, ByteLevel, Split, Digits, Metaspace, Punctuation)");
   }
   out.push_back(p);
 }
@@ -590,29 +597,76 @@ const char* const kLlama3Split =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
     "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-// tokenizer.ggml.pre -> pre-tokenizers of a byte-level vocabulary
+const char* const kQwen2Split =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+    "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// deepseek-llm's letters, as its tokenizer.json (and llama.cpp's llama-vocab.cpp) list them
+const char* const kDeepseekLlmLetters =
+    "A-Za-z\u00b5\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u01ba\u01bc-\u01bf\u01c4-\u0293\u0295-\u02af\u0370-\u0373"
+    "\u0376\u0377\u037b-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03f5\u03f7-\u0481"
+    "\u048a-\u052f\u0531-\u0556\u10a0-\u10c5\u13a0-\u13f5\u13f8-\u13fd\u1c90-\u1cba\u1cbd-\u1cbf\u1d00-\u1d2b"
+    "\u1d6b-\u1d77\u1d79-\u1d9a\u1e00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45\u1f48-\u1f4d\u1f50-\u1f57\u1f59\u1f5b"
+    "\u1f5d\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe\u1fc2-\u1fc4\u1fc6-\u1fcc\u1fd0-\u1fd3\u1fd6-\u1fdb"
+    "\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc\u2102\u2107\u210a-\u2113\u2115\u2119-\u211d\u2124\u2126\u2128"
+    "\u212a-\u212d\u212f-\u2134\u2139\u213c-\u213f\u2145-\u2149\u214e\u2183\u2184\u2c00-\u2c7b\u2c7e-\u2ce4"
+    "\u2ceb-\u2cee\u2cf2\u2cf3\ua640-\ua66d\ua680-\ua69b\ua722-\ua76f\ua771-\ua787\ua78b-\ua78e\uab70-\uabbf"
+    "\ufb00-\ufb06\ufb13-\ufb17\uff21-\uff3a\uff41-\uff5a\U00010400-\U0001044f\U000104b0-\U000104d3"
+    "\U000104d8-\U000104fb\U00010c80-\U00010cb2\U00010cc0-\U00010cf2\U000118a0-\U000118df\U0001e900-\U0001e943";
+const char* const kDeepseekCjk = "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+";  // deepseek-llm, deepseek-coder
+const char* const kDeepseekV3Split =
+    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
+    "| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+// tokenizer.ggml.pre -> the pre-tokenizers of that family's tokenizer.json (the
+// splits llama.cpp's llama-vocab.cpp lists for the name, as transformers runs them)
 std::vector<PreTokenizer> gguf_byte_level_pre(const std::string& pre, const std::string& where) {
-  PreTokenizer bl;
-  bl.kind = PreTokenizer::ByteLevel;
-  bl.add_prefix_space = false;
+  auto byte_level = [](bool use_regex) {
+    PreTokenizer b;
+    b.kind = PreTokenizer::ByteLevel;
+    b.add_prefix_space = false;
+    b.use_regex = use_regex;
+    return b;
+  };
+  auto split = [&](const std::string& rx, SplitBehavior how = SplitBehavior::Isolated) {
+    PreTokenizer s;
+    s.kind = PreTokenizer::Split;
+    s.regex = std::make_shared<Regex>(rx, where);
+    s.behavior = how;
+    return s;
+  };
+  auto digits = [&](bool individual) {
+    PreTokenizer d;
+    d.kind = PreTokenizer::Digits;
+    d.individual_digits = individual;
+    d.regex = std::make_shared<Regex>("\\p{N}", where);
+    return d;
+  };
   // transformers gives these GPT2Tokenizer's ByteLevel with the GPT-2 regex
   // (llama.cpp splits digits first for "smollm"; transformers, the oracle, does not)
-  if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2" || pre == "smollm") {
-    bl.use_regex = true;
-    return {bl};
-  }
+  static const std::set<std::string> gpt2 = {"", "default", "gpt-2", "gpt2", "smollm", "mpt", "olmo", "jais", "trillion"};
+  if (gpt2.count(pre)) return {byte_level(true)};
   static const std::set<std::string> llama3 = {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral",
                                                "midm-2.0", "lfm2", "jina-v5-nano", "dbrx", "smaug-bpe"};
-  if (llama3.count(pre)) {
-    PreTokenizer split;
-    split.kind = PreTokenizer::Split;
-    split.regex = std::make_shared<Regex>(kLlama3Split, where);
-    split.behavior = SplitBehavior::Isolated;
-    bl.use_regex = false;
-    return {split, bl};
-  }
+  if (llama3.count(pre)) return {split(kLlama3Split), byte_level(false)};
+  static const std::set<std::string> qwen2 = {"qwen2", "stablelm2", "hunyuan", "solar-open"};
+  if (qwen2.count(pre)) return {split(kQwen2Split), byte_level(false)};
+  static const std::set<std::string> starcoder = {"starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"};
+  if (starcoder.count(pre)) return {digits(true), byte_level(true)};
+  if (pre == "deepseek-coder")
+    return {split("[\\r\\n]"), split("\\s?\\p{L}+"), split("\\s?\\p{P}+"), split(kDeepseekCjk), digits(true),
+            byte_level(false)};
+  if (pre == "deepseek-llm")
+    return {split("[\\r\\n]"), split(std::string("\\s?[") + kDeepseekLlmLetters + "]+"),
+            split("\\s?[!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002]+"), split("\\s+$"),
+            split(kDeepseekCjk), digits(false), byte_level(false)};
+  if (pre == "deepseek-v3" || pre == "deepseek3-llm" || pre == "hunyuan-dense" || pre == "joyai-llm")
+    return {split("\\p{N}{1,3}"), split("[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+"), split(kDeepseekV3Split),
+            byte_level(false)};
+  if (pre == "falcon")
+    return {split(kPunctuation, SplitBehavior::Contiguous), byte_level(true), digits(false), split("[0-9][0-9][0-9]")};
   fail(where, ": tokenizer.ggml.pre ", quote(pre),
-       " is not supported (supported: default, gpt-2, smollm, llama3, llama-bpe and the llama3 family)");
+       " is not supported (supported: gpt-2, mpt, smollm, llama-bpe and the llama3 family, qwen2, starcoder, refact, "
+       "deepseek-coder, deepseek-llm, deepseek-v3, falcon)");
 }
 
 // a flag stored as bool (or, by some writers, as an integer)
@@ -741,18 +795,49 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
     GP_CHECK(arch.compare(0, 5, "gemma") != 0, where, ": SentencePiece tokenizer of architecture ", quote(arch),
              " is not supported");
     for (size_t k = 0; k < n; ++k) vocab[tokens[k]] = (int32_t)k;
+    std::vector<float> by_id;  // scores, when they drive the merges
     if (!has_merges) {
       GP_CHECK(g.has("tokenizer.ggml.scores"), where, ": tokenizer.ggml.model 'llama' has neither merges nor scores");
       const std::vector<double>& scores = g.get("tokenizer.ggml.scores").af;
       GP_CHECK(scores.size() == n, where, ": tokenizer.ggml.scores has ", scores.size(), " entries for ", n,
                " tokens");
-      merges = merges_from_scores(tokens, scores);
+      // sentencepiece's BPE and llama.cpp merge by the scores themselves (Bpe::set_scores);
+      // a repeated token keeps its last id's score, as the vocabulary keeps its last id
+      by_id.assign(n, 0.0f);
+      for (size_t k = 0; k < n; ++k) by_id[(size_t)vocab[tokens[k]]] = (float)scores[k];
     }
+    const bool from_scores = !by_id.empty();
     t->bpe = std::make_unique<Bpe>(std::move(vocab), merges, where);
+    if (from_scores) t->bpe->set_scores(std::move(by_id));
     t->bpe->byte_fallback = true;
     t->bpe->fuse_unk = true;
     const std::string space = "\xE2\x96\x81";
-    if (arch == "phi3") {  // the prefix space comes from the normalizer
+    if (from_scores && arch != "phi3") {
+      // converted from a tokenizer.model: sentencepiece's normalizer as llama.cpp
+      // applies it: extra spaces removed when the model says so, then "\u2581"
+      // before each text fragment (the start, and after each special token)
+      // when add_space_prefix (default true), and spaces as "\u2581"
+      if (gguf_flag(g, "tokenizer.ggml.remove_extra_whitespaces", false)) {
+        Normalizer runs, ends;
+        runs.kind = ends.kind = Normalizer::Replace;
+        runs.regex = std::make_shared<Regex>(" {2,}", where);
+        runs.text = " ";
+        ends.regex = std::make_shared<Regex>("^ +| +$", where);
+        ends.text = "";
+        t->norm = {runs, ends};
+      }
+      if (gguf_flag(g, "tokenizer.ggml.add_space_prefix", true)) {
+        Normalizer p;
+        p.kind = Normalizer::Prepend;
+        p.text = space;
+        t->norm.push_back(p);
+      }
+      Normalizer r;
+      r.kind = Normalizer::Replace;
+      r.literal = " ";
+      r.text = space;
+      t->norm.push_back(r);
+    } else if (arch == "phi3") {  // the prefix space comes from the normalizer
       Normalizer p, r;
       p.kind = Normalizer::Prepend;
       p.text = space;
@@ -760,7 +845,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
       r.literal = " ";
       r.text = space;
       t->norm = {p, r};
-    } else {  // LlamaTokenizer: Metaspace, prepend "first", no split
+    } else {  // LlamaTokenizer (converted from tokenizer.json, with merges): Metaspace, prepend "first", no split
       PreTokenizer m;
       m.kind = PreTokenizer::Metaspace;
       m.replacement = space;

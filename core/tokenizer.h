@@ -3,11 +3,18 @@
 // Sources: a Hugging Face tokenizer.json (+ tokenizer_config.json beside it)
 // or GGUF metadata (tokenizer.ggml.*); both sources of the same model give
 // the same ids. Models:
-//  - byte-level BPE (GPT-2 style: SmolLM2, Llama 3, StarCoder): pre-tokenizer
-//    regexes with Unicode classes (PCRE2), byte-to-unicode mapping, merges by rank;
+//  - byte-level BPE (GPT-2 style: SmolLM2, Llama 3, Qwen2, StarCoder,
+//    DeepSeek, Falcon, MPT): pre-tokenizer regexes with Unicode classes (PCRE2,
+//    its tables brought to tokenizers' Unicode version by
+//    core/unicode_supplement.h), byte-to-unicode mapping, merges by rank;
+//    from GGUF, tokenizer.ggml.pre names the family's tokenizer.json pipeline;
 //  - SentencePiece-style BPE with byte fallback (Llama 2, TinyLlama, Phi-3):
-//    the Llama normalizer (prepend and replace by U+2581), merges by rank
-//    (GGUF: by score), <0xNN> byte tokens for what the vocabulary lacks.
+//    the Llama normalizer (prepend and replace by U+2581), merges by rank; a
+//    GGUF "llama" vocabulary with scores and no merges (converted from a
+//    tokenizer.model) runs as sentencepiece and llama.cpp run it: merges by
+//    score, U+2581 before each text fragment (add_space_prefix),
+//    remove_extra_whitespaces honoured; <0xNN> byte tokens for what the
+//    vocabulary lacks.
 // Added and special tokens are split out of the text first; BOS/EOS follow
 // the post-processor (tokenizer.json) or add_bos/add_eos (GGUF).
 // Anything else (another model type, normalizer or pre-tokenizer) is a

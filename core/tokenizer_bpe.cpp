@@ -3,7 +3,7 @@
 // per character (unknown characters become <0xNN> byte tokens with
 // byte_fallback, else the unk token, fused when fuse_unk), then the pair with
 // the lowest merge rank is merged, leftmost first, until no pair has a merge.
-// Also transformers' generate_merges, which rebuilds merges from scores.
+// And SentencePiece's BPE by score (Bpe::set_scores), as sentencepiece and llama.cpp run it.
 #include <algorithm>
 #include <cstdio>
 #include <queue>
@@ -66,8 +66,80 @@ const std::string* Bpe::token(int32_t id) const {
   return &vocab_r_[(size_t)id];
 }
 
+void Bpe::set_scores(std::vector<float> scores) {
+  GP_CHECK(scores.size() >= vocab_r_.size(), "tokenizer: ", scores.size(), " scores for ", vocab_r_.size(), " token ids");
+  scores_ = std::move(scores);
+}
+
+void Bpe::tokenize_by_score(const std::string& w, std::vector<int32_t>& out) const {
+  // symbols: byte ranges of w in a linked list; a merged-away symbol has len 0
+  struct Sym {
+    size_t start, len;
+    int prev, next;
+  };
+  std::vector<Sym> sym;
+  for (size_t i = 0; i < w.size();) {
+    const size_t n = std::min(utf8_len((unsigned char)w[i]), w.size() - i);
+    const int k = (int)sym.size();
+    sym.push_back({i, n, k - 1, k + 1});
+    i += n;
+  }
+  if (sym.empty()) return;
+  sym.back().next = -1;
+  struct Pair {
+    float score;
+    int left, right;
+    size_t len;  // of the merged text: a pair whose symbols changed since is stale
+    bool operator<(const Pair& o) const {  // max-heap on score, then the leftmost
+      return score != o.score ? score < o.score : left > o.left;
+    }
+  };
+  std::priority_queue<Pair> q;
+  auto try_pair = [&](int l, int r) {
+    if (l < 0 || r < 0) return;
+    const size_t len = sym[(size_t)l].len + sym[(size_t)r].len;
+    const int32_t t = id(w.substr(sym[(size_t)l].start, len));
+    if (t >= 0) q.push({scores_[(size_t)t], l, r, len});
+  };
+  for (size_t k = 0; k + 1 < sym.size(); ++k) try_pair((int)k, (int)k + 1);
+  while (!q.empty()) {
+    const Pair p = q.top();
+    q.pop();
+    Sym &l = sym[(size_t)p.left], &r = sym[(size_t)p.right];
+    if (l.len == 0 || r.len == 0 || l.len + r.len != p.len || l.next != p.right) continue;
+    l.len += r.len;
+    r.len = 0;
+    l.next = r.next;
+    if (l.next >= 0) sym[(size_t)l.next].prev = p.left;
+    try_pair(l.prev, p.left);
+    try_pair(p.left, l.next);
+  }
+  const int32_t unk_id = has_unk ? id(unk_token) : -1;
+  bool prev_unk = false;  // consecutive unknown characters make one unk when fuse_unk
+  for (const Sym& s : sym) {
+    if (s.len == 0) continue;
+    const std::string text = w.substr(s.start, s.len);
+    const int32_t t = id(text);
+    bool all = t < 0 && byte_fallback;
+    for (unsigned char b : text) all = all && byte_ids_[b] >= 0;
+    if (t >= 0) {
+      out.push_back(t);
+    } else if (all) {
+      for (unsigned char b : text) out.push_back(byte_ids_[b]);
+    } else if (has_unk) {
+      GP_CHECK(unk_id >= 0, "tokenizer: the unk token ", quote(unk_token), " is not in the vocabulary");
+      if (!(fuse_unk && prev_unk)) out.push_back(unk_id);
+    }
+    prev_unk = t < 0 && !all && has_unk;
+  }
+}
+
 void Bpe::tokenize(const std::string& w, std::vector<int32_t>& out) const {
   if (w.empty()) return;
+  if (by_score()) {
+    tokenize_by_score(w, out);
+    return;
+  }
   if (ignore_merges) {
     const int32_t whole = id(w);
     if (whole >= 0) {
@@ -154,60 +226,6 @@ void Bpe::tokenize(const std::string& w, std::vector<int32_t>& out) const {
   }
   for (const auto& s : sym)
     if (s.alive) out.push_back(s.c);
-}
-
-// transformers tokenization_utils_base.generate_merges with scores: every way
-// to cut each token in two known tokens, ordered by the token's score (higher
-// first), then longer left part, then longer right part; ties keep the order
-// of the vocabulary, and within one token the order of (left id, right id)
-std::vector<std::pair<std::string, std::string>> merges_from_scores(const std::vector<std::string>& tokens,
-                                                                    const std::vector<double>& scores) {
-  std::unordered_map<std::string, int32_t> vocab;  // a repeated token keeps its last id, as a dict does
-  std::unordered_map<std::string, size_t> first;   // ... and its first position and last score
-  std::vector<size_t> order;
-  std::vector<double> score_of(tokens.size());
-  for (size_t k = 0; k < tokens.size(); ++k) {
-    vocab[tokens[k]] = (int32_t)k;
-    auto [it, fresh] = first.emplace(tokens[k], k);
-    if (fresh) order.push_back(k);
-    score_of[it->second] = scores[k];
-  }
-  struct M {
-    size_t left_len, right_len;  // in code points
-    double score;
-    std::string a, b;
-  };
-  std::vector<M> all;
-  for (size_t k : order) {
-    const std::string& t = tokens[k];
-    std::vector<std::pair<std::pair<int32_t, int32_t>, M>> local;
-    size_t cps = 0;
-    for (size_t i = 0; i < t.size();) {
-      i += std::min(utf8_len((unsigned char)t[i]), t.size() - i);
-      ++cps;
-      if (i >= t.size()) break;
-      const std::string a = t.substr(0, i), b = t.substr(i);
-      auto ia = vocab.find(a), ib = vocab.find(b);
-      if (ia != vocab.end() && ib != vocab.end())
-        local.push_back({{ia->second, ib->second}, M{cps, 0, score_of[k], a, b}});
-    }
-    const size_t total = cps;
-    std::stable_sort(local.begin(), local.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-    for (auto& [ids, m] : local) {
-      m.right_len = total - m.left_len;
-      all.push_back(std::move(m));
-    }
-  }
-  // Python's sorted(reverse=True) is stable: equal keys keep their order
-  std::stable_sort(all.begin(), all.end(), [](const M& x, const M& y) {
-    if (x.score != y.score) return x.score > y.score;
-    if (x.left_len != y.left_len) return x.left_len > y.left_len;
-    return x.right_len > y.right_len;
-  });
-  std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(all.size());
-  for (auto& m : all) out.emplace_back(std::move(m.a), std::move(m.b));
-  return out;
 }
 
 }  // namespace tok

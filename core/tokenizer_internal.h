@@ -177,6 +177,15 @@ class Bpe {
   bool has_unk = false;
 
   void tokenize(const std::string& word, std::vector<int32_t>& out) const;
+  // SentencePiece BPE as sentencepiece's bpe_model and llama.cpp's SPM
+  // tokenizer run it, for vocabularies stored with scores and no merges
+  // (GGUF "llama" converted from tokenizer.model): from one symbol per
+  // character, the adjacent pair whose concatenation is the token of highest
+  // score merges first (leftmost on ties), until no concatenation is a
+  // token; a character that is no token becomes its <0xNN> byte tokens.
+  // scores: by token id; merges are then not used.
+  void set_scores(std::vector<float> scores);
+  bool by_score() const { return !scores_.empty(); }
   int32_t id(const std::string& token) const;     // -1 when absent
   const std::string* token(int32_t id) const;     // nullptr when absent
   int32_t max_id() const { return (int32_t)vocab_r_.size() - 1; }
@@ -187,12 +196,10 @@ class Bpe {
   std::vector<bool> present_;
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (a,b) -> (rank, new id)
   int32_t byte_ids_[256];  // <0xNN> tokens, -1 when absent
+  std::vector<float> scores_;  // by id; set_scores
+  void tokenize_by_score(const std::string& word, std::vector<int32_t>& out) const;
 };
 
-// transformers' generate_merges: merges of a vocabulary with scores, for
-// SentencePiece vocabularies stored without merges (GGUF "llama")
-std::vector<std::pair<std::string, std::string>> merges_from_scores(const std::vector<std::string>& tokens,
-                                                                    const std::vector<double>& scores);
 
 }  // namespace tok
 }  // namespace gp

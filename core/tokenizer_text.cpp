@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/quote.h"
 #include "core/tokenizer_internal.h"
+#include "core/unicode_supplement.h"
 
 namespace gp {
 namespace tok {
@@ -178,18 +179,54 @@ bool byte_level_bytes(const std::string& token, std::string& out) {
 
 namespace {
 
-// Oniguruma's \s is the White_Space property; PCRE2's (with UCP) also matches U+180E
+// Oniguruma's \s is the White_Space property; PCRE2's (with UCP) also matches U+180E.
+// \p{X} of a general category also takes the characters Unicode assigned to X
+// after PCRE2's tables were made, as tokenizers' Oniguruma has them
+// (core/unicode_supplement.h): new emoji are \p{S} there, not unassigned.
+// (\P{X} inside a character class keeps PCRE2's tables alone.)
 std::string to_pcre2(const std::string& p) {
+  auto supplement = [](char cat) -> const char* {
+    for (const auto& u : kUnicodeSupplement)
+      if (u.category == cat && *u.ranges) return u.ranges;
+    return nullptr;
+  };
   std::string out;
+  bool in_class = false;
   for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == '\\' && i + 1 < p.size()) {
+    const char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
       const char n = p[i + 1];
+      if ((n == 'p' || n == 'P') && i + 4 < p.size() && p[i + 2] == '{' && p[i + 4] == '}') {
+        const char* extra = supplement(p[i + 3]);
+        const std::string prop = std::string("\\p{") + p[i + 3] + "}";
+        if (extra && n == 'p') {
+          out += in_class ? prop + extra : "[" + prop + extra + "]";
+          i += 4;
+          continue;
+        }
+        if (extra && n == 'P' && !in_class) {
+          out += "[^" + prop + extra + "]";
+          i += 4;
+          continue;
+        }
+      }
       if (n == 's') out += "\\p{White_Space}";
       else if (n == 'S') out += "\\P{White_Space}";
       else out.append(p, i, 2);
       ++i;
+    } else if (c == '[' && !in_class) {
+      in_class = true;
+      out += c;
+      if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+      if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];  // a leading ] is a literal
+    } else if (c == '[' && in_class && i + 1 < p.size() && p[i + 1] == ':') {  // [:alpha:] inside a class
+      const size_t e = p.find(":]", i + 2);
+      const size_t stop = e == std::string::npos ? p.size() : e + 2;
+      out.append(p, i, stop - i);
+      i = stop - 1;
     } else {
-      out += p[i];
+      if (c == ']' && in_class) in_class = false;
+      out += c;
     }
   }
   return out;

@@ -44,6 +44,13 @@ TOKENIZERS = {  # /tokenizers/<name>: goldpath_model, tokenizer_json, model fold
     "tiny-llama": ("golden/models/tiny-llama", "golden/models/tiny-llama", "models/tiny-llama"),
     "tiny-phi3": ("golden/models/tiny-phi3", "golden/models/tiny-phi3", "models/tiny-phi3"),
 }
+FAMILIES = ["gpt-2", "mpt", "llama-bpe", "qwen2", "starcoder", "refact", "deepseek-coder", "deepseek-llm", "deepseek-v3",
+            "falcon"]
+FAMILY_TOKENIZERS = {  # tokenizer_families.h5: vocabulary-only GGUFs (and tokenizer.json for the byte-level ones)
+    **{f"bpe-{n}": (f"golden/models/tok-{n}/vocab.gguf", f"golden/models/tok-{n}", None) for n in FAMILIES},
+    "spm-bpe": ("golden/models/tok-spm-bpe/vocab.gguf", "", None),
+    "spm-bpe-ws": ("golden/models/tok-spm-bpe-ws/vocab.gguf", "", None),
+}
 TOKENIZER_ATTRS = [
     "goldpath_model", "tokenizer_json", "source", "tokenizer_class", "model_kind", "vocab_size", "bos_id", "bos_token",
     "eos_ids", "eos_token", "add_bos", "add_eos", "special_ids", "chat_template", "clean_up_tokenization_spaces", "n_lines",
@@ -252,17 +259,20 @@ def read_corpus():
     return [json.loads(x) for x in data[:-1].split(b"\n")], hashlib.sha256(data).hexdigest()
 
 
-def check_tokenizer_group(g, name, corpus):
-    goldpath_model, tok_json, model_dir = TOKENIZERS[name]
+def check_tokenizer_group(g, name, corpus, table):
+    goldpath_model, tok_json, model_dir = table[name]
     for a in TOKENIZER_ATTRS:
         need(a in g.attrs, f"{g.name}: missing attribute {a}")
     if any(a not in g.attrs for a in TOKENIZER_ATTRS):
         return
     need(s(g.attrs["goldpath_model"]) == goldpath_model, f"{g.name}: goldpath_model")
     need(s(g.attrs["tokenizer_json"]) == tok_json, f"{g.name}: tokenizer_json")
-    folder = os.path.join(os.path.dirname(GOLDEN), tok_json)
-    for fn in ("tokenizer.json", "tokenizer_config.json"):
-        need(os.path.exists(os.path.join(folder, fn)), f"{g.name}: {tok_json}/{fn} missing")
+    if tok_json:
+        folder = os.path.join(os.path.dirname(GOLDEN), tok_json)
+        for fn in ("tokenizer.json", "tokenizer_config.json"):
+            need(os.path.exists(os.path.join(folder, fn)), f"{g.name}: {tok_json}/{fn} missing")
+    if goldpath_model.endswith(".gguf"):
+        need(os.path.exists(os.path.join(os.path.dirname(GOLDEN), goldpath_model)), f"{g.name}: {goldpath_model} missing")
     V = int(g.attrs["vocab_size"])
     bos = int(g.attrs["bos_id"])
     eos = [int(x) for x in g.attrs["eos_ids"]]
@@ -345,7 +355,7 @@ def check_chat(f):
          "/chat: no refusal case")
 
 
-def check_tokenizers_file(fname):
+def check_tokenizers_file(fname, table=TOKENIZERS, chat=True):
     path = os.path.join(GOLDEN, fname)
     if not need(os.path.exists(path), f"missing {fname}"):
         return
@@ -361,11 +371,12 @@ def check_tokenizers_file(fname):
             need(s(f.attrs["corpus_sha256"]) == corpus_sha, f"{fname}: corpus_sha256 != golden/tokenizer_corpus.jsonl")
         need("model" not in f and "ops" not in f, f"{fname}: has /model or /ops")
         if need("tokenizers" in f, f"{fname}: no /tokenizers"):
-            need(sorted(f["tokenizers"]) == sorted(TOKENIZERS), f"/tokenizers: groups {list(f['tokenizers'])}")
-            for name in TOKENIZERS:
+            need(sorted(f["tokenizers"]) == sorted(table), f"/tokenizers: groups {list(f['tokenizers'])}")
+            for name in table:
                 if name in f["tokenizers"]:
-                    check_tokenizer_group(f["tokenizers"][name], name, corpus)
-        check_chat(f)
+                    check_tokenizer_group(f["tokenizers"][name], name, corpus, table)
+        if chat:
+            check_chat(f)
         check_no_timestamps(f)
     print(f"{fname}: {'ok' if len(problems) == before else 'PROBLEMS'}")
 
@@ -400,6 +411,7 @@ def main():
             check_no_timestamps(f)
         print(f"{fname}: {'ok' if len(problems) == before else 'PROBLEMS'}")
     check_tokenizers_file("tokenizers.h5")
+    check_tokenizers_file("tokenizer_families.h5", FAMILY_TOKENIZERS, chat=False)
     size = 0
     for dp, _dn, fns in os.walk(GOLDEN):
         size += sum(os.path.getsize(os.path.join(dp, x)) for x in fns)

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -1388,22 +1389,29 @@ def decode_extra_sequences(tok, kind, seed):
         seqs.append(("unk", [tid("<unk>")] + plain("a") + [tid("<unk>")]))
         seqs.append(("leading_spaces", [tid(SPM_SPACE), tid(SPM_SPACE)] + plain("x")))
         seqs.append(("bytes_after_space", cat([tid(SPM_SPACE)], bytes_(0xE4, 0xB8, 0xAD), bytes_(0x41))))
-        seqs.append(("chat_specials", [tid("<|user|>")] + plain("Hi") + [tid("<|end|>"), tid("<|assistant|>")]))
+        if tid("<|user|>") is not None:  # Phi-3's chat specials, where the vocabulary has them
+            seqs.append(("chat_specials", [tid("<|user|>")] + plain("Hi") + [tid("<|end|>"), tid("<|assistant|>")]))
     out = [(name, ids) for name, ids in seqs if ids is not None]
     for name, ids in out:
         assert all(i is not None and 0 <= i < n for i in ids), name
     return out
 
 
-def tokenizer_group(f, name, tok, corpus, attrs, kind, seed):
-    """/tokenizers/<name>: encode, decode and stream every corpus line (see FORMAT.md)."""
+def tokenizer_group(f, name, tok, corpus, attrs, kind, seed, encode=None):
+    """/tokenizers/<name>: encode, decode and stream every corpus line (see FORMAT.md).
+    encode(text, add_special_tokens) -> ids: another oracle's encoding (sentencepiece); decoding
+    and streaming are then transformers' on its ids."""
     backend = tok.backend_tokenizer
     g = f.require_group("tokenizers").create_group(name)
-    ids_special = [list(tok(x, add_special_tokens=True)["input_ids"]) for x in corpus]
-    ids_plain = [list(tok(x, add_special_tokens=False)["input_ids"]) for x in corpus]
-    for x, a, b in zip(corpus, ids_special, ids_plain):
-        # what a reader of tokenizer.json gets, with no transformers in between
-        assert backend.encode(x, add_special_tokens=True).ids == a and backend.encode(x, add_special_tokens=False).ids == b
+    if encode is None:
+        def encode(x, add_special_tokens):
+            return list(tok(x, add_special_tokens=add_special_tokens)["input_ids"])
+        for x in corpus:
+            # what a reader of tokenizer.json gets, with no transformers in between
+            assert backend.encode(x, add_special_tokens=True).ids == encode(x, True)
+            assert backend.encode(x, add_special_tokens=False).ids == encode(x, False)
+    ids_special = [encode(x, True) for x in corpus]
+    ids_plain = [encode(x, False) for x in corpus]
     decode = [tok.decode(x, skip_special_tokens=False) for x in ids_special]
     decode_skip = [tok.decode(x, skip_special_tokens=True) for x in ids_special]
     clean = bool(tok.clean_up_tokenization_spaces)
@@ -1418,8 +1426,8 @@ def tokenizer_group(f, name, tok, corpus, attrs, kind, seed):
             steps.append(s_)
         line_off.append(len(chunks))
 
-    probe = tok("a", add_special_tokens=True)["input_ids"]
-    probe_plain = tok("a", add_special_tokens=False)["input_ids"]
+    probe = encode("a", True)
+    probe_plain = encode("a", False)
     bos, eos = tok.bos_token_id, tok.eos_token_id
     add_bos = len(probe) > len(probe_plain) and probe[0] == bos
     add_eos = len(probe) > len(probe_plain) and probe[-1] == eos
@@ -1568,11 +1576,254 @@ def golden_tokenizers():
     write_h5(os.path.join(GOLDEN, "tokenizers.h5"), fill, lowp=False)
 
 
+# ---------------------------------------------------------------------------
+# tokenizer families: tokenizer_families.h5 and golden/models/tok-<family>/
+
+FAMILY_VOCAB = 800
+FAMILY_SPECIAL = "<|endoftext|>"  # id 0: BOS and EOS of every byte-level family vocabulary
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+               r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+# deepseek-llm's letter class, as code points (llama.cpp's llama-vocab.cpp lists the same)
+DEEPSEEK_LLM_LETTERS = (
+    "A-Za-z\u00b5\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u01ba\u01bc-\u01bf\u01c4-\u0293\u0295-\u02af\u0370-"
+    "\u0373\u0376\u0377\u037b-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03f5\u03f7-"
+    "\u0481\u048a-\u052f\u0531-\u0556\u10a0-\u10c5\u13a0-\u13f5\u13f8-\u13fd\u1c90-\u1cba\u1cbd-\u1cbf"
+    "\u1d00-\u1d2b\u1d6b-\u1d77\u1d79-\u1d9a\u1e00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45\u1f48-\u1f4d\u1f50-"
+    "\u1f57\u1f59\u1f5b\u1f5d\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe\u1fc2-\u1fc4\u1fc6-\u1fcc"
+    "\u1fd0-\u1fd3\u1fd6-\u1fdb\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc\u2102\u2107\u210a-\u2113\u2115"
+    "\u2119-\u211d\u2124\u2126\u2128\u212a-\u212d\u212f-\u2134\u2139\u213c-\u213f\u2145-\u2149\u214e"
+    "\u2183\u2184\u2c00-\u2c7b\u2c7e-\u2ce4\u2ceb-\u2cee\u2cf2\u2cf3\ua640-\ua66d\ua680-\ua69b\ua722-"
+    "\ua76f\ua771-\ua787\ua78b-\ua78e\uab70-\uabbf\ufb00-\ufb06\ufb13-\ufb17\uff21-\uff3a\uff41-\uff5a"
+    "\U00010400-\U0001044f\U000104b0-\U000104d3\U000104d8-\U000104fb\U00010c80-\U00010cb2\U00010cc0-"
+    "\U00010cf2\U000118a0-\U000118df\U0001e900-\U0001e943"
+)
+DEEPSEEK_LLM_PUNCT = "!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002"
+DEEPSEEK_CJK = "\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff"  # deepseek-llm and deepseek-coder
+DEEPSEEK_V3_CJK = "\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff"
+DEEPSEEK_V3_SPLIT = (r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+"
+                     r"| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def family_pre_tokenizers():
+    """tokenizer.ggml.pre name -> (the pre-tokenizer of that family's tokenizer.json, whose it is).
+    The same splits as llama.cpp's llama-vocab.cpp lists for the name."""
+    pt = tk_pre_tokenizers
+
+    def split(rx):
+        return pt.Split(Regex(rx), behavior="isolated", invert=False)
+
+    def byte_level(use_regex):
+        return pt.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=use_regex)
+
+    return {
+        "gpt-2": (byte_level(True), "openai-community/gpt2"),
+        "mpt": (byte_level(True), "mosaicml/mpt-7b (EleutherAI/gpt-neox-20b's tokenizer)"),
+        "llama-bpe": (pt.Sequence([split(LLAMA3_SPLIT), byte_level(False)]), "meta-llama/Meta-Llama-3-8B"),
+        "qwen2": (pt.Sequence([split(QWEN2_SPLIT), byte_level(False)]), "Qwen/Qwen2.5-7B"),
+        "starcoder": (pt.Sequence([pt.Digits(individual_digits=True), byte_level(True)]), "bigcode/starcoder"),
+        "refact": (pt.Sequence([pt.Digits(individual_digits=True), byte_level(True)]), "smallcloudai/Refact-1_6-base"),
+        "deepseek-coder": (pt.Sequence([
+            split(r"[\r\n]"), split(r"\s?\p{L}+"), split(r"\s?\p{P}+"), split("[" + DEEPSEEK_CJK + "]+"),
+            pt.Digits(individual_digits=True), byte_level(False),
+        ]), "deepseek-ai/deepseek-coder-6.7b-base"),
+        "deepseek-llm": (pt.Sequence([
+            split(r"[\r\n]"), split(r"\s?[" + DEEPSEEK_LLM_LETTERS + r"]+"), split(r"\s?[" + DEEPSEEK_LLM_PUNCT + r"]+"),
+            split(r"\s+$"), split("[" + DEEPSEEK_CJK + "]+"), pt.Digits(individual_digits=False), byte_level(False),
+        ]), "deepseek-ai/deepseek-llm-7b-base"),
+        "deepseek-v3": (pt.Sequence([
+            split(r"\p{N}{1,3}"), split("[" + DEEPSEEK_V3_CJK + "]+"), split(DEEPSEEK_V3_SPLIT), byte_level(False),
+        ]), "deepseek-ai/DeepSeek-V3"),
+        "falcon": (pt.Sequence([
+            pt.Punctuation(behavior="contiguous"), byte_level(True), pt.Digits(individual_digits=False),
+            split("[0-9][0-9][0-9]"),
+        ]), "tiiuae/falcon-7b"),
+    }
+
+
+def train_family_tokenizer(pre, corpus):
+    """A byte-level BPE vocabulary with this pre-tokenizer, trained on the corpus."""
+    tk = Tokenizer(tk_models.BPE())
+    tk.pre_tokenizer = pre
+    tk.decoder = tk_decoders.ByteLevel()
+    tk.post_processor = tk_processors.ByteLevel(trim_offsets=False)
+    trainer = tk_trainers.BpeTrainer(
+        vocab_size=FAMILY_VOCAB, special_tokens=[AddedToken(FAMILY_SPECIAL, special=True, normalized=False)],
+        initial_alphabet=tk_pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    tk.train_from_iterator(corpus, trainer)
+    assert tk.token_to_id(FAMILY_SPECIAL) == 0
+    return tk
+
+
+def write_vocab_gguf(path, arch, model, tokens, types, bos, eos, unk=None, merges=None, scores=None, pre=None,
+                     add_space_prefix=None, remove_extra_whitespaces=None):
+    """A vocabulary-only GGUF (no tensors) as llama.cpp's converters write one (--vocab-only)."""
+    tmp = path + ".tmp"
+    w = gguf.GGUFWriter(tmp, arch)
+    w.add_tokenizer_model(model)
+    if pre is not None:
+        w.add_tokenizer_pre(pre)
+    w.add_token_list([t.encode("utf-8") for t in tokens])
+    if scores is not None:
+        w.add_token_scores(scores)
+    w.add_token_types(types)
+    if merges is not None:
+        w.add_token_merges(merges)
+    w.add_bos_token_id(bos)
+    w.add_eos_token_id(eos)
+    if unk is not None:
+        w.add_unk_token_id(unk)
+    if add_space_prefix is not None:
+        w.add_add_space_prefix(add_space_prefix)
+    if remove_extra_whitespaces is not None:
+        w.add_remove_extra_whitespaces(remove_extra_whitespaces)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    os.replace(tmp, path)
+
+
+def write_family_files(name, tk):
+    """golden/models/tok-<name>/: tokenizer.json, tokenizer_config.json and vocab.gguf."""
+    d = os.path.join(GOLDEN, "models", f"tok-{name}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as out:
+        out.write(tk.to_str(pretty=True) + "\n")
+    cfg = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": FAMILY_SPECIAL, "eos_token": FAMILY_SPECIAL,
+           "clean_up_tokenization_spaces": False, "model_max_length": 4096}
+    with open(os.path.join(d, "tokenizer_config.json"), "w", encoding="utf-8") as out:
+        out.write(json.dumps(cfg, indent=2) + "\n")
+    model = json.loads(tk.to_str())["model"]
+    vocab = tk.get_vocab(with_added_tokens=True)
+    tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+    assert [vocab[t] for t in tokens] == list(range(len(tokens)))
+    merges = [" ".join(m) if isinstance(m, list) else m for m in model["merges"]]
+    types = [3 if t == FAMILY_SPECIAL else 1 for t in tokens]
+    write_vocab_gguf(os.path.join(d, "vocab.gguf"), "gpt2", "gpt2", tokens, types, 0, 0, merges=merges, pre=name)
+    return d
+
+
+SPM_FAMILY = {  # name -> sentencepiece trainer options beside the common ones
+    "spm-bpe": dict(remove_extra_whitespaces=False),
+    "spm-bpe-ws": dict(remove_extra_whitespaces=True),
+}
+
+
+def train_spm_family(name, corpus, d):
+    """A SentencePiece BPE model (scores and byte fallback as sentencepiece makes them) trained on
+    the corpus, written as golden/models/<d>/tokenizer.model and, as llama.cpp's converter writes it
+    from a tokenizer.model, vocab.gguf."""
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2
+
+    os.makedirs(d, exist_ok=True)
+    text = os.path.join(d, ".train.txt")
+    with open(text, "w", encoding="utf-8") as out:
+        out.write("\n".join(x.replace("\n", " ") for x in corpus if x.strip()) + "\n")
+    prefix = os.path.join(d, ".spm")
+    spm.SentencePieceTrainer.train(
+        input=text, model_prefix=prefix, model_type="bpe", vocab_size=2200, byte_fallback=True,
+        normalization_rule_name="identity", character_coverage=0.9995, add_dummy_prefix=True, split_digits=True,
+        allow_whitespace_only_pieces=True, num_threads=1, minloglevel=2, seed_sentencepiece_size=1000000,
+        **SPM_FAMILY[name],
+    )
+    os.replace(prefix + ".model", os.path.join(d, "tokenizer.model"))
+    os.remove(prefix + ".vocab")
+    os.remove(text)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(d, "tokenizer.model"))
+    proto = sentencepiece_model_pb2.ModelProto()
+    with open(os.path.join(d, "tokenizer.model"), "rb") as src:
+        proto.ParseFromString(src.read())
+    tokens, scores, types = [], [], []
+    for i in range(sp.get_piece_size()):
+        tokens.append(sp.id_to_piece(i))
+        scores.append(sp.get_score(i))
+        types.append(2 if sp.is_unknown(i) else 3 if sp.is_control(i) else 5 if sp.is_unused(i)
+                     else 6 if sp.is_byte(i) else 1)
+    write_vocab_gguf(os.path.join(d, "vocab.gguf"), "llama", "llama", tokens, types, sp.bos_id(), sp.eos_id(),
+                     unk=sp.unk_id(), scores=scores, add_space_prefix=proto.normalizer_spec.add_dummy_prefix,
+                     remove_extra_whitespaces=proto.normalizer_spec.remove_extra_whitespaces)
+    cfg = {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+           "add_bos_token": True, "add_eos_token": False, "clean_up_tokenization_spaces": False, "legacy": True,
+           "model_max_length": 4096}
+    with open(os.path.join(d, "tokenizer_config.json"), "w", encoding="utf-8") as out:
+        out.write(json.dumps(cfg, indent=2) + "\n")
+    return sp
+
+
+def spm_llama_cpp_encode(sp, specials):
+    """sentencepiece's ids as llama.cpp gets them from the GGUF: the text cut at special-token
+    text (control and unknown pieces), each fragment encoded by sentencepiece (which puts its
+    dummy prefix before each one, as llama.cpp does after a special token)."""
+    pattern = re.compile("(" + "|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True)) + ")")
+
+    def encode(x, add_special_tokens):
+        ids = [sp.bos_id()] if add_special_tokens else []
+        for part in pattern.split(x):
+            if part in specials:
+                ids.append(sp.piece_to_id(part))
+            elif part:
+                ids.extend(sp.encode(part))
+        return ids
+
+    return encode
+
+
+def golden_tokenizer_families():
+    corpus = read_corpus()
+    train = training_lines(corpus)
+    corpus_sha = hashlib.sha256(open(CORPUS_FILE, "rb").read()).hexdigest()
+    fams = family_pre_tokenizers()
+    made = {}
+    for name, (pre, source) in fams.items():
+        tk = train_family_tokenizer(pre, train)
+        d = write_family_files(name, tk)
+        tok = AutoTokenizer.from_pretrained(d)
+        assert same_pipeline(tok, os.path.join(d, "tokenizer.json")), name
+        made[name] = (tok, source)
+        log(f"  tok-{name}: {len(tok)} ids, {len(json.loads(tk.to_str())['model']['merges'])} merges")
+    spms = {}
+    for name in SPM_FAMILY:
+        d = os.path.join(GOLDEN, "models", f"tok-{name}")
+        sp = train_spm_family(name, train, d)
+        tok = AutoTokenizer.from_pretrained(d)  # transformers' own reading of the tokenizer.model
+        specials = {sp.id_to_piece(i) for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)}
+        spms[name] = (sp, tok, spm_llama_cpp_encode(sp, specials))
+        log(f"  tok-{name}: {sp.get_piece_size()} pieces")
+
+    def fill(f):
+        import sentencepiece as spm
+        set_attrs(
+            f, format_version=FORMAT_VERSION, kind="tokenizers", oracle="transformers",
+            torch_version=torch.__version__, transformers_version=transformers.__version__,
+            tokenizers_version=tokenizers.__version__, jinja2_version=jinja2.__version__,
+            sentencepiece_version=spm.__version__, h5py_version=h5py.__version__, numpy_version=np.__version__,
+            gguf_version=_dist_version("gguf"), python_version=platform.python_version(), seed=SEED,
+            regenerate=REGENERATE, corpus="golden/tokenizer_corpus.jsonl", corpus_sha256=corpus_sha, model_sha256="",
+        )
+        for i, (name, (tok, source)) in enumerate(made.items()):
+            tokenizer_group(f, f"bpe-{name}", tok, corpus, dict(
+                goldpath_model=f"golden/models/tok-{name}/vocab.gguf", tokenizer_json=f"golden/models/tok-{name}",
+                source=f"byte-level BPE trained on the corpus with the pre-tokenizer of {source}'s tokenizer.json "
+                       f"(tokenizer.ggml.pre {name!r} in the GGUF)"), "byte_level", SEED + 300 + i)
+        for i, (name, (sp, tok, encode)) in enumerate(spms.items()):
+            tokenizer_group(f, name, tok, corpus, dict(
+                goldpath_model=f"golden/models/tok-{name}/vocab.gguf", tokenizer_json="",
+                source="SentencePiece BPE trained on the corpus; ids: sentencepiece's, the text cut at special-token "
+                       "text as llama.cpp does; decoding: transformers' LlamaTokenizer of the tokenizer.model",
+                encode_oracle="sentencepiece"), "spm_byte_fallback", SEED + 400 + i, encode=encode)
+
+    write_h5(os.path.join(GOLDEN, "tokenizer_families.h5"), fill, lowp=False)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["tiny_llama", "tiny_phi3", "smollm2", "tokenizers"], action="append")
+    ap.add_argument("--only", choices=["tiny_llama", "tiny_phi3", "smollm2", "tokenizers", "families"], action="append")
     args = ap.parse_args()
-    which = args.only or ["tiny_llama", "tiny_phi3", "smollm2", "tokenizers"]
+    which = args.only or ["tiny_llama", "tiny_phi3", "smollm2", "tokenizers", "families"]
     log(f"torch {torch.__version__}, transformers {transformers.__version__}, threads {torch.get_num_threads()}")
     if "tiny_llama" in which:
         golden_tiny(
@@ -1589,6 +1840,8 @@ def main():
         golden_smollm2()
     if "tokenizers" in which:
         golden_tokenizers()
+    if "families" in which:
+        golden_tokenizer_families()
 
 
 if __name__ == "__main__":

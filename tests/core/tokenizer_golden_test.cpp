@@ -1,5 +1,6 @@
-// tokenizer_golden_test.cpp: every tokenizer of golden/tokenizers.h5 (format:
-// golden/FORMAT.md, "Tokenizer and chat goldens") against what transformers
+// tokenizer_golden_test.cpp: every tokenizer of golden/tokenizers.h5 and
+// golden/tokenizer_families.h5 (format: golden/FORMAT.md, "Tokenizer and chat
+// goldens", "Tokenizer families") against what transformers (or sentencepiece)
 // gave on every corpus line: encode with and without special tokens, decode
 // with and without skip_special_tokens, streaming chunks and the steps that
 // returned them, the hand-made decode_extra sequences, and the metadata.
@@ -69,7 +70,8 @@ std::string ids_str(const Ids& v, size_t from, size_t n) {
 
 struct Source {
   std::string group;  // /tokenizers/<group>
-  std::string from;   // "json" (its tokenizer_json folder) or "gguf" (the default model's metadata)
+  std::string from;   // "json" (its tokenizer_json folder) or "gguf" (its goldpath_model's metadata)
+  std::string file = "tokenizers.h5";
 };
 
 std::string source_name(const ::testing::TestParamInfo<Source>& p) {
@@ -82,12 +84,16 @@ std::string source_name(const ::testing::TestParamInfo<Source>& p) {
 class TokenizerGolden : public ::testing::TestWithParam<Source> {
  protected:
   void SetUp() override {
-    if (!exists(kGolden)) GTEST_SKIP() << kGolden << " not present";
-    f_ = std::make_unique<GoldenFile>(kGolden);
+    const std::string golden = kRoot + "/golden/" + GetParam().file;
+    ASSERT_TRUE(exists(golden)) << golden << " not present";
+    f_ = std::make_unique<GoldenFile>(golden);
     grp_ = "/tokenizers/" + GetParam().group;
-    ASSERT_TRUE(f_->exists(grp_)) << kGolden << ": no group " << grp_;
-    if (GetParam().from == "gguf") {
-      if (!exists(kSmolLM2)) GTEST_SKIP() << "default model not fetched; run scripts/fetch_model.sh";
+    ASSERT_TRUE(f_->exists(grp_)) << golden << ": no group " << grp_;
+    const std::string model = f_->attr_string(grp_, "goldpath_model");
+    if (GetParam().from == "gguf" && model != "default") {  // a vocabulary-only GGUF of the golden
+      tok_ = Tokenizer::from_path(kRoot + "/" + model);
+    } else if (GetParam().from == "gguf") {
+      ASSERT_TRUE(exists(kSmolLM2)) << "default model not fetched; run scripts/fetch_model.sh";
       gguf_ = std::make_unique<GgufFile>(kSmolLM2);
       tok_ = Tokenizer::from_gguf(*gguf_);
     } else {
@@ -206,6 +212,18 @@ INSTANTIATE_TEST_SUITE_P(All, TokenizerGolden,
                          ::testing::Values(Source{"smollm2", "json"}, Source{"smollm2", "gguf"},
                                            Source{"tiny-llama", "json"}, Source{"tiny-phi3", "json"}),
                          source_name);
+
+// the families: each byte-level pre-tokenizer from its tokenizer.json and its
+// vocabulary-only GGUF; SentencePiece BPE from a GGUF converted from a tokenizer.model
+std::vector<Source> family_sources() {
+  std::vector<Source> out;
+  for (const char* f : {"gpt-2", "mpt", "llama-bpe", "qwen2", "starcoder", "refact", "deepseek-coder", "deepseek-llm",
+                        "deepseek-v3", "falcon"})
+    for (const char* from : {"json", "gguf"}) out.push_back({std::string("bpe-") + f, from, "tokenizer_families.h5"});
+  for (const char* g : {"spm-bpe", "spm-bpe-ws"}) out.push_back({g, "gguf", "tokenizer_families.h5"});
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Families, TokenizerGolden, ::testing::ValuesIn(family_sources()), source_name);
 
 // SmolLM2's GGUF metadata and the tokenizer.json transformers writes from it
 // are two sources of one tokenizer: the same ids on every corpus line
