@@ -50,6 +50,7 @@ FAMILY_TOKENIZERS = {  # tokenizer_families.h5: vocabulary-only GGUFs (and token
     **{f"bpe-{n}": (f"golden/models/tok-{n}/vocab.gguf", f"golden/models/tok-{n}", None) for n in FAMILIES},
     "spm-bpe": ("golden/models/tok-spm-bpe/vocab.gguf", "", None),
     "spm-bpe-ws": ("golden/models/tok-spm-bpe-ws/vocab.gguf", "", None),
+    "spm-bpe-json": ("golden/models/tok-spm-bpe-json", "golden/models/tok-spm-bpe-json", None),
 }
 TOKENIZER_ATTRS = [
     "goldpath_model", "tokenizer_json", "source", "tokenizer_class", "model_kind", "vocab_size", "bos_id", "bos_token",

@@ -1793,6 +1793,18 @@ def golden_tokenizer_families():
         specials = {sp.id_to_piece(i) for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)}
         spms[name] = (sp, tok, spm_llama_cpp_encode(sp, specials))
         log(f"  tok-{name}: {sp.get_piece_size()} pieces")
+    # the same tokenizer.model as transformers converts it to a tokenizer.json (its own ids, which
+    # differ from sentencepiece's where its Metaspace puts no prefix before a leading space)
+    json_dir = os.path.join(GOLDEN, "models", "tok-spm-bpe-json")
+    os.makedirs(json_dir, exist_ok=True)
+    spms["spm-bpe"][1].backend_tokenizer.save(os.path.join(json_dir, "tokenizer.json"), pretty=True)
+    shutil.copyfile(os.path.join(GOLDEN, "models", "tok-spm-bpe", "tokenizer_config.json"),
+                    os.path.join(json_dir, "tokenizer_config.json"))
+    spm_json = AutoTokenizer.from_pretrained(json_dir)
+    assert same_pipeline(spm_json, os.path.join(json_dir, "tokenizer.json"))
+    sp0, _, encode0 = spms["spm-bpe"]
+    n_diff = sum(encode0(x, True) != list(spm_json(x)["input_ids"]) for x in corpus)
+    log(f"  tok-spm-bpe-json: lines where transformers' tokenizer.json and sentencepiece differ: {n_diff}")
 
     def fill(f):
         import sentencepiece as spm
@@ -1809,6 +1821,11 @@ def golden_tokenizer_families():
                 goldpath_model=f"golden/models/tok-{name}/vocab.gguf", tokenizer_json=f"golden/models/tok-{name}",
                 source=f"byte-level BPE trained on the corpus with the pre-tokenizer of {source}'s tokenizer.json "
                        f"(tokenizer.ggml.pre {name!r} in the GGUF)"), "byte_level", SEED + 300 + i)
+        tokenizer_group(f, "spm-bpe-json", spm_json, corpus, dict(
+            goldpath_model="golden/models/tok-spm-bpe-json", tokenizer_json="golden/models/tok-spm-bpe-json",
+            source="golden/models/tok-spm-bpe/tokenizer.model as transformers' LlamaTokenizer converts it to a "
+                   f"tokenizer.json; its ids differ from sentencepiece's on {n_diff} corpus lines"),
+            "spm_byte_fallback", SEED + 410)
         for i, (name, (sp, tok, encode)) in enumerate(spms.items()):
             tokenizer_group(f, name, tok, corpus, dict(
                 goldpath_model=f"golden/models/tok-{name}/vocab.gguf", tokenizer_json="",
